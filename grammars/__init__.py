@@ -1,0 +1,1 @@
+"""Built-in grammars shipped with constrain (installed as constrain.grammars)."""
