@@ -1,0 +1,1 @@
+"""Automata: regex, DFAs, tokenizer bytes; pure Python, no torch."""

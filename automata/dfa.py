@@ -1,0 +1,553 @@
+"""Byte DFAs: the ``ByteDFA`` type, minimisation, finite-language DFAs and NFA -> DFA.
+
+Every ``ByteDFA`` is trimmed (all states reachable and live), minimal, and numbered
+canonically (breadth-first from the start, successors in byte order), so two DFAs of the
+same language have identical arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+DEAD = -1
+_SMALL_GRAPH = 50_000  # edges (or cells) below which plain-Python graph walks are used
+
+
+@dataclass(frozen=True, eq=False)
+class ByteDFA:
+    """A minimal, trimmed DFA over bytes.
+
+    ``transitions`` is int32 ``[n_states, 256]`` with -1 for "no transition";
+    ``accepting`` is bool ``[n_states]``. The start state is 0 and every state can reach
+    an accepting state, so a byte string is a viable prefix iff running it never meets
+    -1. The empty language is the DFA with 0 states.
+    """
+
+    transitions: np.ndarray
+    accepting: np.ndarray
+
+    @property
+    def n_states(self) -> int:
+        """The number of states."""
+        return int(self.transitions.shape[0])
+
+    @property
+    def is_empty(self) -> bool:
+        """True iff the language is empty."""
+        return self.n_states == 0
+
+    def _run(self, data: bytes) -> int:
+        if self.n_states == 0:
+            return DEAD
+        trans = self.transitions
+        state = 0
+        for b in data:
+            state = int(trans[state, b])
+            if state < 0:
+                return DEAD
+        return state
+
+    def matches(self, data: bytes) -> bool:
+        """True iff ``data`` is in the language."""
+        state = self._run(data)
+        return state >= 0 and bool(self.accepting[state])
+
+    def is_viable_prefix(self, data: bytes) -> bool:
+        """True iff ``data`` is a prefix of some string in the language."""
+        return self._run(data) >= 0
+
+
+def empty_dfa() -> ByteDFA:
+    """The DFA of the empty language (0 states)."""
+    return ByteDFA(np.zeros((0, 256), dtype=np.int32), np.zeros(0, dtype=bool))
+
+
+# ---------------------------------------------------------------------------
+# Minimisation
+#
+# Internally a DFA is kept "column-reduced": ``trans`` is [n, k] over k byte classes
+# (bytes whose columns are identical everywhere), ``col_of_byte`` maps 0..255 to them.
+# Regex DFAs have a handful of classes, so this shrinks every step by a large factor.
+
+
+def minimize(transitions: np.ndarray, accepting: np.ndarray, start: int = 0) -> ByteDFA:
+    """Trim, minimise and canonically renumber a DFA.
+
+    ``transitions``: int array ``[n, 256]`` (-1 = no transition); ``accepting``: bool
+    ``[n]``; ``start``: the start state. Unreachable states and states that cannot reach
+    an accepting state are removed, equivalent states merged (vectorised Moore
+    refinement, finished by Hopcroft's algorithm when many rounds are needed), and the
+    result is numbered breadth-first from the start with start = 0.
+    """
+    trans = np.asarray(transitions, dtype=np.int64)
+    acc = np.asarray(accepting, dtype=bool)
+    if trans.shape[0] == 0:
+        return empty_dfa()
+    trans, col_of_byte = _reduce_columns(trans)
+    return _minimize_reduced(trans, acc, int(start), col_of_byte)
+
+
+def _reduce_columns(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop duplicate byte columns: returns ``(trans[:, reps], col_of_byte)``."""
+    # Hash each column, then verify exactly (a hash collision falls back to sorting).
+    rng = np.random.default_rng(12345)
+    r = rng.integers(1, 2**62, size=trans.shape[0], dtype=np.int64)
+    with np.errstate(over="ignore"):
+        h = r @ (trans + 2)
+    _, first, inv = np.unique(h, return_index=True, return_inverse=True)
+    inv = inv.reshape(-1)
+    if not np.array_equal(trans[:, first[inv]], trans):
+        _, first, inv = np.unique(trans.T, axis=0, return_index=True, return_inverse=True)
+        inv = inv.reshape(-1)
+    return np.ascontiguousarray(trans[:, first]), inv.astype(np.int64)
+
+
+def _minimize_reduced(trans: np.ndarray, acc: np.ndarray, start: int,
+                      col_of_byte: np.ndarray) -> ByteDFA:
+    n = trans.shape[0]
+    src, col, dst = _edges(trans)
+    keep = _bfs(src, dst, np.array([start]), n) & _bfs(dst, src, np.flatnonzero(acc), n)
+    if not keep[start]:
+        return empty_dfa()
+    if not keep.all():
+        new_id = np.full(n, DEAD, dtype=np.int64)
+        kept = np.flatnonzero(keep)
+        new_id[kept] = np.arange(len(kept))
+        ok = keep[src] & keep[dst]
+        src, col, dst = new_id[src[ok]], col[ok], new_id[dst[ok]]
+        acc = acc[kept]
+        start = int(new_id[start])
+        n = len(kept)
+        trans = np.full((n, trans.shape[1]), DEAD, dtype=np.int64)
+        trans[src, col] = dst
+    classes = _moore_classes(trans, acc)
+    return _quotient(classes, src, col, dst, acc, start, trans.shape[1], col_of_byte)
+
+
+def _quotient(classes, src, col, dst, acc, start, k, col_of_byte) -> ByteDFA:
+    """Merge states by class, then renumber canonically and expand the columns."""
+    n_cls = int(classes.max()) + 1
+    q = np.full((n_cls, k), DEAD, dtype=np.int64)
+    q[classes[src], col] = classes[dst]
+    q_acc = np.zeros(n_cls, dtype=bool)
+    q_acc[classes] = acc
+    return _canonical(q, q_acc, int(classes[start]), col_of_byte)
+
+
+def _edges(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (src, col, dst) triples of the defined transitions."""
+    src, col = np.nonzero(trans >= 0)
+    return src.astype(np.int64), col.astype(np.int64), trans[src, col]
+
+
+def _csr(keys: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(keys, kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys, minlength=n), out=indptr[1:])
+    return indptr, values[order]
+
+
+def _gather(indptr: np.ndarray, data: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """Concatenate ``data[indptr[v]:indptr[v+1]]`` for every v in ``nodes``."""
+    starts = indptr[nodes]
+    counts = indptr[nodes + 1] - starts
+    total = int(counts.sum())
+    if total == 0:
+        return data[:0]
+    offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
+    return data[offsets + np.arange(total)]
+
+
+def _bfs(src: np.ndarray, dst: np.ndarray, seeds: np.ndarray, n: int) -> np.ndarray:
+    """States reachable from ``seeds`` along the edges ``src -> dst``."""
+    indptr, data = _csr(src, dst, n)
+    if len(data) <= _SMALL_GRAPH:
+        # Plain Python: deep, thin graphs would cost one numpy round per level.
+        ptr, adj = indptr.tolist(), data.tolist()
+        seen_l = [False] * n
+        stack = [int(s) for s in seeds]
+        for s in stack:
+            seen_l[s] = True
+        while stack:
+            v = stack.pop()
+            for w in adj[ptr[v]:ptr[v + 1]]:
+                if not seen_l[w]:
+                    seen_l[w] = True
+                    stack.append(w)
+        return np.array(seen_l, dtype=bool)
+    seen = np.zeros(n, dtype=bool)
+    seen[seeds] = True
+    frontier = np.flatnonzero(seen)
+    while len(frontier):
+        nxt = np.unique(_gather(indptr, data, frontier))
+        nxt = nxt[~seen[nxt]]
+        seen[nxt] = True
+        frontier = nxt
+    return seen
+
+
+def _row_ids(sig: np.ndarray) -> np.ndarray:
+    """Dense ids of the distinct rows of an int64 matrix (equal rows -> equal ids)."""
+    sig = np.ascontiguousarray(sig)
+    view = sig.view(np.dtype((np.void, sig.dtype.itemsize * sig.shape[1]))).ravel()
+    _, inv = np.unique(view, return_inverse=True)
+    return inv.reshape(-1).astype(np.int64)
+
+
+def _moore_classes(trans: np.ndarray, acc: np.ndarray) -> np.ndarray:
+    """Equivalence classes of a trimmed DFA.
+
+    Vectorised Moore refinement (signature = own class + successor classes) converges in
+    as many rounds as the longest distinguishing word; long chains (``a{1000}``) would
+    need a round per link, so after a few rounds a small DFA is finished with Hopcroft's
+    algorithm in plain Python, seeded with the partition reached so far.
+    """
+    n, k = trans.shape
+    cls = acc.astype(np.int64)
+    dead_idx = np.where(trans < 0, n, trans)
+    n_cls = len(np.unique(cls))
+    rounds = 0
+    while True:
+        if rounds >= _MOORE_ROUNDS and n * k <= _HOPCROFT_MAX_CELLS:
+            return _hopcroft_classes(trans, cls)
+        cls_ext = np.append(cls, DEAD)
+        new = _row_ids(np.column_stack([cls, cls_ext[dead_idx]]))
+        new_n = int(new.max()) + 1
+        cls = new
+        rounds += 1
+        if new_n == n_cls:
+            return cls
+        n_cls = new_n
+
+
+_MOORE_ROUNDS = 12
+_HOPCROFT_MAX_CELLS = 400_000
+
+
+def _hopcroft_classes(trans: np.ndarray, initial: np.ndarray) -> np.ndarray:
+    """Hopcroft's partition refinement starting from ``initial`` (a partition coarser
+    than the final one and finer than accepting / non-accepting)."""
+    n, k = trans.shape
+    sink = n  # explicit dead state, alone in its class (every other state is live)
+    inv: list[list[list[int]]] = [[[] for _ in range(n + 1)] for _ in range(k)]
+    for s, row in enumerate(trans.tolist()):
+        for c, t in enumerate(row):
+            inv[c][sink if t < 0 else t].append(s)
+    for c in range(k):
+        inv[c][sink].append(sink)
+    ids: dict[int, int] = {}
+    block_of = [ids.setdefault(int(b), len(ids)) for b in initial.tolist()] + [len(ids)]
+    blocks: list[set[int]] = [set() for _ in range(len(ids) + 1)]
+    for s, b in enumerate(block_of):
+        blocks[b].add(s)
+    work = set(range(len(blocks)))
+    while work:
+        splitter = list(blocks[work.pop()])
+        for c in range(k):
+            inv_c = inv[c]
+            touched: dict[int, list[int]] = {}
+            for t in splitter:
+                for s in inv_c[t]:
+                    b = block_of[s]
+                    lst = touched.get(b)
+                    if lst is None:
+                        touched[b] = [s]
+                    else:
+                        lst.append(s)
+            for b, members in touched.items():
+                if len(members) == len(blocks[b]):
+                    continue
+                part = set(members)
+                blocks[b] -= part
+                new_b = len(blocks)
+                blocks.append(part)
+                for s in part:
+                    block_of[s] = new_b
+                if b in work or len(part) <= len(blocks[b]):
+                    work.add(new_b)
+                else:
+                    work.add(b)
+    out = np.array(block_of[:n], dtype=np.int64)
+    _, dense = np.unique(out, return_inverse=True)
+    return dense.reshape(-1).astype(np.int64)
+
+
+def _acyclic_classes(n: int, k: int, src: np.ndarray, col: np.ndarray, dst: np.ndarray,
+                     acc: np.ndarray) -> np.ndarray | None:
+    """Equivalence classes by bottom-up hashing, or None if the DFA has a cycle
+    (used for tries: ``dfa_from_strings``).
+
+    States are peeled off by height (longest path to a state without successors);
+    equivalent states have equal languages, hence equal heights, so each height level
+    is hashed on its own once all lower levels have class ids.
+    """
+    outdeg = np.bincount(src, minlength=n)
+    order = np.argsort(src, kind="stable")
+    out_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=out_ptr[1:])
+    e_col, e_dst = col[order], dst[order]
+    in_ptr, preds = _csr(dst, src, n)
+    cls = np.full(n, DEAD, dtype=np.int64)
+    level = np.flatnonzero(outdeg == 0)
+    next_id = 0
+    done = 0
+    pos = np.zeros(n, dtype=np.int64)
+    while len(level):
+        # Dense rows of this level only: [accepting, class of successor per column].
+        pos[level] = np.arange(len(level))
+        counts = out_ptr[level + 1] - out_ptr[level]
+        rows = np.repeat(pos[level], counts)
+        eidx = _gather(out_ptr, np.arange(len(src), dtype=np.int64), level)
+        sig = np.full((len(level), k + 1), DEAD, dtype=np.int64)
+        sig[:, 0] = acc[level]
+        sig[rows, e_col[eidx] + 1] = cls[e_dst[eidx]]
+        ids = _row_ids(sig)
+        cls[level] = ids + next_id
+        next_id += int(ids.max()) + 1
+        done += len(level)
+        p = _gather(in_ptr, preds, level)
+        np.subtract.at(outdeg, p, 1)
+        p = np.unique(p)
+        level = p[outdeg[p] == 0]
+    if done < n:
+        return None
+    return cls
+
+
+def _canonical(trans: np.ndarray, acc: np.ndarray, start: int,
+               col_of_byte: np.ndarray) -> ByteDFA:
+    """Renumber breadth-first from ``start`` (successors in byte order), expand columns."""
+    n = trans.shape[0]
+    # Visit successors in byte order: order the columns by their first byte.
+    first_byte = np.full(trans.shape[1], 256, dtype=np.int64)
+    np.minimum.at(first_byte, col_of_byte, np.arange(256))
+    by_byte = trans[:, np.argsort(first_byte, kind="stable")]
+    if by_byte.size <= _SMALL_GRAPH:
+        rows = by_byte.tolist()
+        order_l = [DEAD] * n
+        order_l[start] = 0
+        queue = [start]
+        for v in queue:
+            for w in rows[v]:
+                if w >= 0 and order_l[w] < 0:
+                    order_l[w] = len(queue)
+                    queue.append(w)
+        old = np.array(queue, dtype=np.int64)
+        order = np.array(order_l, dtype=np.int64)
+        return _renumber(trans, acc, old, order, col_of_byte)
+    order = np.full(n, DEAD, dtype=np.int64)
+    order[start] = 0
+    seq = [np.array([start])]
+    count = 1
+    frontier = seq[0]
+    while len(frontier):
+        succ = by_byte[frontier].ravel()
+        succ = succ[succ >= 0]
+        succ = succ[order[succ] < 0]
+        _, first = np.unique(succ, return_index=True)
+        new = succ[np.sort(first)]
+        order[new] = np.arange(count, count + len(new))
+        count += len(new)
+        seq.append(new)
+        frontier = new
+    return _renumber(trans, acc, np.concatenate(seq), order, col_of_byte)
+
+
+def _renumber(trans, acc, old, order, col_of_byte) -> ByteDFA:
+    """New state i is old state ``old[i]``; ``order`` maps old ids to new ones."""
+    n = trans.shape[0]
+    order_ext = np.append(order, DEAD)
+    t = trans[old]
+    t = order_ext[np.where(t < 0, n, t)].astype(np.int32)
+    return ByteDFA(np.ascontiguousarray(t[:, col_of_byte]), acc[old].copy())
+
+
+# ---------------------------------------------------------------------------
+# Finite languages
+
+
+def dfa_from_strings(strings: Iterable[bytes]) -> ByteDFA:
+    """The minimal DFA of a finite set of byte strings (duplicates and b"" allowed)."""
+    words = sorted(set(bytes(s) for s in strings))
+    if not words:
+        return empty_dfa()
+    # Build a trie from the sorted words: a word adds nodes for the bytes after its
+    # longest common prefix with the previous word. Nodes are numbered in creation order.
+    parents: list[int] = []
+    labels = bytearray()
+    final_nodes: list[int] = []
+    path = [0]  # path[d] = trie node at depth d along the previous word
+    prev = b""
+    n = 1
+    for w in words:
+        k = 0
+        m = min(len(w), len(prev))
+        while k < m and w[k] == prev[k]:
+            k += 1
+        del path[k + 1:]
+        node = path[k]
+        for b in w[k:]:
+            parents.append(node)
+            node = n
+            n += 1
+            path.append(node)
+        labels += w[k:]
+        final_nodes.append(node)
+        prev = w
+    acc = np.zeros(n, dtype=bool)
+    acc[final_nodes] = True
+    src = np.array(parents, dtype=np.int64)
+    lab = np.frombuffer(bytes(labels), dtype=np.uint8).astype(np.int64)
+    dst = np.arange(1, n, dtype=np.int64)
+    # Byte classes: each used byte its own column, all unused bytes one dead column.
+    used = np.zeros(256, dtype=bool)
+    used[lab] = True
+    if used.all():
+        col_of_byte = np.arange(256, dtype=np.int64)
+    else:
+        col_of_byte = np.where(used, np.cumsum(used), 0).astype(np.int64)
+    k = int(col_of_byte.max()) + 1
+    col = col_of_byte[lab]
+    classes = _acyclic_classes(n, k, src, col, dst, acc)
+    return _quotient(classes, src, col, dst, acc, 0, k, col_of_byte)
+
+
+# ---------------------------------------------------------------------------
+# NFA and subset construction
+
+
+class DFATooLarge(Exception):
+    """Raised by ``nfa_to_dfa`` when the subset construction exceeds ``max_states``."""
+
+
+@dataclass
+class NFA:
+    """A byte NFA with epsilon moves, built incrementally.
+
+    ``eps[s]`` lists the epsilon successors of state s, ``edges[s]`` its byte-range
+    moves ``(lo, hi, target)``. One start state and one accepting state.
+    """
+
+    eps: list[list[int]] = field(default_factory=list)
+    edges: list[list[tuple[int, int, int]]] = field(default_factory=list)
+    start: int = 0
+    accept: int = 0
+
+    def add_state(self) -> int:
+        """Add a state and return its id."""
+        self.eps.append([])
+        self.edges.append([])
+        return len(self.eps) - 1
+
+    def add_eps(self, src: int, dst: int) -> None:
+        """Add an epsilon move."""
+        self.eps[src].append(dst)
+
+    def add_range(self, src: int, lo: int, hi: int, dst: int) -> None:
+        """Add a move on any byte in ``[lo, hi]``."""
+        self.edges[src].append((lo, hi, dst))
+
+    @property
+    def n_states(self) -> int:
+        """The number of states."""
+        return len(self.eps)
+
+
+def byte_classes(nfa: NFA) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Partition 0..255 into intervals no NFA edge distinguishes.
+
+    Returns ``(class_of_byte, intervals)``: ``class_of_byte`` is int64 ``[256]``,
+    ``intervals[c]`` the inclusive byte interval of class c.
+    """
+    cuts = {0, 256}
+    for es in nfa.edges:
+        for lo, hi, _ in es:
+            cuts.add(lo)
+            cuts.add(hi + 1)
+    bounds = sorted(cuts)
+    intervals = [(bounds[i], bounds[i + 1] - 1) for i in range(len(bounds) - 1)]
+    class_of = np.zeros(256, dtype=np.int64)
+    for c, (lo, hi) in enumerate(intervals):
+        class_of[lo:hi + 1] = c
+    return class_of, intervals
+
+
+def nfa_to_dfa(nfa: NFA, max_states: int = 200_000) -> ByteDFA:
+    """Subset construction, then minimisation. Raises ``DFATooLarge`` past ``max_states``."""
+    class_of, intervals = byte_classes(nfa)
+    # Per NFA state, its moves as (class, target) pairs.
+    class_moves: list[list[tuple[int, int]]] = []
+    for es in nfa.edges:
+        mv = []
+        for lo, hi, t in es:
+            for c in range(int(class_of[lo]), int(class_of[hi]) + 1):
+                mv.append((c, t))
+        class_moves.append(mv)
+    accept = nfa.accept
+    eps = nfa.eps
+    edges = nfa.edges
+    closure_memo: dict[int, frozenset[int]] = {}
+
+    def closure_of(s: int) -> frozenset[int]:
+        # The "important" states (with byte moves, or the accept state) reachable by
+        # epsilon moves from s; DFA states are sets of important states only.
+        got = closure_memo.get(s)
+        if got is not None:
+            return got
+        seen = {s}
+        stack = [s]
+        out = []
+        while stack:
+            v = stack.pop()
+            if edges[v] or v == accept:
+                out.append(v)
+            for w in eps[v]:
+                if w not in seen:
+                    seen.add(w)
+                    stack.append(w)
+        got = frozenset(out)
+        closure_memo[s] = got
+        return got
+
+    start = closure_of(nfa.start)
+    ids: dict[frozenset[int], int] = {start: 0}
+    queue = [start]
+    rows: list[dict[int, int]] = []
+    acc: list[bool] = []
+    i = 0
+    while i < len(queue):
+        cur = queue[i]
+        i += 1
+        acc.append(accept in cur)
+        targets: dict[int, list[int]] = {}
+        for s in cur:
+            for c, t in class_moves[s]:
+                lst = targets.get(c)
+                if lst is None:
+                    targets[c] = [t]
+                else:
+                    lst.append(t)
+        row: dict[int, int] = {}
+        for c, ts in targets.items():
+            if len(ts) == 1:
+                key = closure_of(ts[0])
+            else:
+                key = frozenset().union(*[closure_of(t) for t in ts])
+            j = ids.get(key)
+            if j is None:
+                j = len(queue)
+                if j >= max_states:
+                    raise DFATooLarge(f"subset construction exceeded {max_states} states")
+                ids[key] = j
+                queue.append(key)
+            row[c] = j
+        rows.append(row)
+    n = len(queue)
+    by_class = np.full((n, len(intervals)), DEAD, dtype=np.int64)
+    for s, row in enumerate(rows):
+        if row:
+            by_class[s, list(row.keys())] = list(row.values())
+    return minimize(by_class[:, class_of], np.array(acc, dtype=bool), 0)
