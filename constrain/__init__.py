@@ -1,0 +1,34 @@
+"""constrain: exact grammar-constrained decoding for language models.
+
+    import constrain as cn
+    vocab = cn.Vocabulary.from_pretrained("path/to/tokenizer")
+    cg = cn.compile(cn.Grammar.from_regex(r"\\d{4}-\\d{2}-\\d{2}"), vocab)
+    m = cg.matcher()
+    bitmask = cn.allocate_bitmask(1, vocab.vocab_size)
+    m.fill_bitmask(bitmask)
+"""
+
+from ._core import Matcher, fill_bitmasks
+from ._version import __version__
+from .bitmask import allocate_bitmask, apply_bitmask, bitmask_to_ids
+from .compiler import CompiledGrammar, compile
+from .errors import ConstrainError, GrammarError, RegexError, VocabularyError
+from .grammar import Grammar
+from .vocabulary import Vocabulary
+
+__all__ = [
+    "CompiledGrammar",
+    "ConstrainError",
+    "Grammar",
+    "GrammarError",
+    "Matcher",
+    "RegexError",
+    "Vocabulary",
+    "VocabularyError",
+    "__version__",
+    "allocate_bitmask",
+    "apply_bitmask",
+    "bitmask_to_ids",
+    "compile",
+    "fill_bitmasks",
+]

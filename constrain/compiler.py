@@ -1,0 +1,122 @@
+"""compile(): a Grammar bound to a Vocabulary, cached in memory and on disk."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from typing import Optional
+
+import numpy as np
+
+from . import cache
+from ._core import DfaIndex, Matcher, TokenTrie
+from .grammar import Grammar
+from .vocabulary import Vocabulary
+
+_MEMORY_CACHE_SIZE = 64
+_memory_cache: "OrderedDict[str, CompiledGrammar]" = OrderedDict()
+_memory_cache_lock = threading.Lock()
+
+
+class CompiledGrammar:
+    """A grammar compiled against one vocabulary: immutable, shared by all its matchers.
+
+    Holds the grammar's DFA and, for every DFA state, the set of tokens that keep it live (the
+    mask store, in C++).
+    """
+
+    def __init__(self, grammar: Grammar, vocab: Vocabulary, index: DfaIndex):
+        self.grammar = grammar
+        self.vocab = vocab
+        self._index = index
+
+    def matcher(self) -> Matcher:
+        """A new Matcher at the start of the grammar."""
+        return self._index.matcher()
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of token ids (the bitmask covers this many bits)."""
+        return self.vocab.vocab_size
+
+    @property
+    def num_states(self) -> int:
+        """Number of states of the grammar's DFA."""
+        return self._index.num_states
+
+    @property
+    def memory_bytes(self) -> int:
+        """Memory held by this grammar's DFA and mask store (the shared vocabulary trie excluded)."""
+        return self._index.memory_bytes
+
+    def __repr__(self) -> str:
+        return (f"CompiledGrammar({self.grammar.kind}, {self.num_states} states, "
+                f"vocab {self.vocab_size}, {self.memory_bytes / 1024:.1f} KiB)")
+
+
+def compile(grammar: Grammar, vocab: Vocabulary, *, threads: Optional[int] = None,
+            cache_on_disk: bool = True) -> CompiledGrammar:
+    """Compile ``grammar`` for ``vocab``.
+
+    Results are cached in memory (keyed by grammar and vocabulary fingerprints and the library
+    version) and, unless ``cache_on_disk=False`` or ``CONSTRAIN_CACHE=0``, on disk.
+    ``threads``: threads for building the mask store (default: the machine's cores).
+    """
+    if not isinstance(grammar, Grammar):
+        raise TypeError(f"compile() needs a Grammar, not {type(grammar).__name__}")
+    if not isinstance(vocab, Vocabulary):
+        raise TypeError(f"compile() needs a Vocabulary, not {type(vocab).__name__}")
+    key = cache.cache_key("grammar", vocab.fingerprint, grammar.fingerprint)
+    with _memory_cache_lock:
+        hit = _memory_cache.get(key)
+        if hit is not None:
+            _memory_cache.move_to_end(key)
+            return hit
+    compiled = CompiledGrammar(grammar, vocab, _load_or_build(grammar, vocab, key, threads,
+                                                              cache_on_disk))
+    with _memory_cache_lock:
+        _memory_cache[key] = compiled
+        while len(_memory_cache) > _MEMORY_CACHE_SIZE:
+            _memory_cache.popitem(last=False)
+    return compiled
+
+
+def _load_or_build(grammar: Grammar, vocab: Vocabulary, key: str, threads: Optional[int],
+                   cache_on_disk: bool) -> DfaIndex:
+    dfa = grammar.dfa
+    transitions = np.ascontiguousarray(dfa.transitions, dtype=np.int32)
+    accepting = np.ascontiguousarray(dfa.accepting, dtype=np.uint8)
+    trie = token_trie(vocab)
+    path = cache.cache_path("grammar", key, ".npz") if cache_on_disk else None
+    if path is not None:
+        arrays = cache.load_arrays(path)
+        if arrays is not None:
+            try:
+                return DfaIndex.from_arrays(trie, transitions, accepting, vocab.eos_token_ids,
+                                            arrays["forms"], arrays["offsets"], arrays["lengths"],
+                                            arrays["data"])
+            except (KeyError, ValueError):
+                pass  # a stale or damaged cache entry: rebuild it below
+    index = DfaIndex.build(trie, transitions, accepting, vocab.eos_token_ids,
+                           threads=threads or os.cpu_count() or 1)
+    if path is not None:
+        cache.save_arrays(path, **index.mask_arrays())
+    return index
+
+
+_tries: "OrderedDict[str, TokenTrie]" = OrderedDict()
+_tries_lock = threading.Lock()
+
+
+def token_trie(vocab: Vocabulary) -> TokenTrie:
+    """The C++ token trie of ``vocab`` (built once per vocabulary fingerprint, then shared)."""
+    with _tries_lock:
+        trie = _tries.get(vocab.fingerprint)
+        if trie is None:
+            data, offsets = vocab.blob()
+            trie = TokenTrie(data, offsets)
+            _tries[vocab.fingerprint] = trie
+            while len(_tries) > 8:
+                _tries.popitem(last=False)
+        return trie

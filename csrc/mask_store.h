@@ -1,0 +1,51 @@
+// For every DFA state, the set of tokens whose bytes keep the DFA live from that state.
+//
+// Each state's set is stored in the smallest of three forms: a list of allowed ids, a list of
+// forbidden ids, or a bitmask; identical sets are stored once. A 128k vocabulary then costs a
+// few bytes per state for tight states and at most one 16 KiB bitmask per distinct dense set,
+// never a byte per token per state.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "byte_dfa.h"
+#include "token_trie.h"
+
+namespace constrain {
+
+enum class MaskForm : uint8_t { kAllowList = 0, kDenyList = 1, kBitmask = 2 };
+
+class MaskStore {
+ public:
+  MaskStore() = default;
+  // Walks the token trie once per state; states are split over `threads` threads.
+  static MaskStore build(const ByteDfa& dfa, const TokenTrie& trie, int threads);
+  // Rebuilds a store from the arrays that `forms`, `offsets`, `lengths` and `data` return.
+  MaskStore(int32_t vocab_size, std::vector<uint8_t> forms, std::vector<int64_t> offsets,
+            std::vector<int32_t> lengths, std::vector<int32_t> data);
+
+  int32_t vocab_size() const { return vocab_size_; }
+  int32_t num_words() const { return (vocab_size_ + 31) / 32; }
+  int32_t num_states() const { return static_cast<int32_t>(forms_.size()); }
+  // Writes the state's token set into row[0 .. num_words()) (bits past vocab_size cleared).
+  void fill(int32_t state, int32_t* row) const;
+  // Number of tokens in the state's set.
+  int64_t count(int32_t state) const;
+  size_t memory_bytes() const;
+
+  const std::vector<uint8_t>& forms() const { return forms_; }
+  const std::vector<int64_t>& offsets() const { return offsets_; }
+  const std::vector<int32_t>& lengths() const { return lengths_; }
+  const std::vector<int32_t>& data() const { return data_; }
+
+ private:
+  int32_t vocab_size_ = 0;
+  std::vector<uint8_t> forms_;
+  std::vector<int64_t> offsets_;
+  std::vector<int32_t> lengths_;
+  std::vector<int32_t> data_;
+};
+
+}  // namespace constrain
