@@ -15,6 +15,7 @@ from constrain.automata import dfa, regex
 from constrain.automata.utf8 import utf8_ranges
 from constrain.errors import RegexError
 
+from strategies import regex_asts, render, sample_string, strings_around
 from reference.regex_oracle import reference_matches, reference_viable_bytes, representatives
 
 SETTINGS = settings(max_examples=300, deadline=None,
@@ -375,193 +376,12 @@ def test_equivalent_regexes_identical(a, b):
 # ---------------------------------------------------------------------------
 # regex: random ASTs against the `regex` package
 
-ALPHABET = ["a", "b", "c", "Z", "0", "5", "_", "-", ".", " ", "\n", "é", "ß", "€", "中",
-            "😀", "\U00010348", "\u00a0", "\u2028"]
-NOISE = ALPHABET + ["x", "9", "\t", "\r", "\u0085", "\ufeff", "É", "ë", "\u07ff", "\u0800",
-                    "\uffff", "\U0010ffff", "[", "]", "\\"]
-_ESC_SETS = {"d": "0-9", "w": "A-Za-z0-9_",
-             "s": "\\t\\n\\x0b\\x0c\\r "
-                  "\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"}
-_CHAR_ESC = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-def _lit(ch: str, in_class: bool = False) -> str:
-    if ch in _CHAR_ESC:
-        return _CHAR_ESC[ch]
-    if ch.isascii() and not ch.isalnum() and ch != " ":
-        return "\\" + ch
-    return ch
-
-
-def _render(node) -> tuple[str, str]:
-    """(pattern for regex_to_dfa, pattern for the oracle)."""
-    kind = node[0]
-    if kind == "char":
-        s = _lit(node[1])
-        return s, s
-    if kind == "dot":
-        return ".", "[^\\n\\r\u2028\u2029]"
-    if kind == "esc":
-        e = node[1]
-        body = _ESC_SETS[e.lower()]
-        return "\\" + e, f"[{body}]" if e.islower() else f"[^{body}]"
-    if kind == "set":
-        _, items, negated = node
-        ours, pos_parts, neg_parts = [], [], []
-        for it in items:
-            if it[0] == "c":
-                ours.append(_lit(it[1], True))
-                pos_parts.append(_lit(it[1], True))
-            elif it[0] == "r":
-                r = _lit(it[1], True) + "-" + _lit(it[2], True)
-                ours.append(r)
-                pos_parts.append(r)
-            else:
-                ours.append("\\" + it[1])
-                (pos_parts if it[1].islower() else neg_parts).append(_ESC_SETS[it[1].lower()])
-        ours_s = "[" + ("^" if negated else "") + "".join(ours) + "]"
-        if negated:
-            assert not neg_parts
-            return ours_s, "[^" + "".join(pos_parts) + "]"
-        alts = (["[" + "".join(pos_parts) + "]"] if pos_parts else []) + \
-               ["[^" + p + "]" for p in neg_parts]
-        return ours_s, "(?:" + "|".join(alts) + ")"
-    if kind == "cat":
-        parts = [_render(n) for n in node[1]]
-        return "".join(p[0] for p in parts), "".join(p[1] for p in parts)
-    if kind == "alt":
-        parts = [_render(n) for n in node[1]]
-        return ("(?:" + "|".join(p[0] for p in parts) + ")",
-                "(?:" + "|".join(p[1] for p in parts) + ")")
-    if kind == "group":
-        o, r = _render(node[2])
-        return node[1] + o + ")", "(?:" + r + ")"
-    if kind == "rep":
-        _, inner, lo, hi, lazy = node
-        o, r = _render(inner)
-        if inner[0] in ("cat", "rep"):
-            o, r = "(?:" + o + ")", "(?:" + r + ")"
-        if (lo, hi) == (0, None):
-            q = "*"
-        elif (lo, hi) == (1, None):
-            q = "+"
-        elif (lo, hi) == (0, 1):
-            q = "?"
-        elif hi is None:
-            q = f"{{{lo},}}"
-        elif lo == hi:
-            q = f"{{{lo}}}"
-        elif lo == 0:
-            q = f"{{,{hi}}}"
-        else:
-            q = f"{{{lo},{hi}}}"
-        # Lazy and greedy denote the same language; the oracle gets the greedy form
-        # because the `regex` package's partial matching mishandles some lazy ones
-        # (regex.fullmatch("(?:a|).??a", "bb", partial=True) matches).
-        return o + q + ("?" if lazy else ""), r + q
-    raise AssertionError(node)
-
-
-_chars = st.sampled_from(ALPHABET)
-
-
-@st.composite
-def _class_items(draw, negated):
-    items = []
-    for _ in range(draw(st.integers(1, 4))):
-        k = draw(st.sampled_from(["c", "c", "r", "e"]))
-        if k == "c":
-            items.append(("c", draw(_chars)))
-        elif k == "r":
-            a, b = sorted([draw(_chars), draw(_chars)])
-            items.append(("r", a, b))
-        else:
-            items.append(("e", draw(st.sampled_from("dws" if negated else "dwsDWS"))))
-    return items
-
-
-@st.composite
-def _set_node(draw):
-    negated = draw(st.booleans())
-    return ("set", draw(_class_items(negated)), negated)
-
-
-_leaves = st.one_of(
-    _chars.map(lambda c: ("char", c)),
-    _chars.map(lambda c: ("char", c)),
-    st.just(("dot",)),
-    st.sampled_from("dwsDWS").map(lambda e: ("esc", e)),
-    _set_node(),
-)
-
-
-def _extend(children):
-    return st.one_of(
-        st.lists(children, min_size=2, max_size=4).map(lambda xs: ("cat", xs)),
-        st.lists(st.one_of(children, st.just(("cat", []))), min_size=2, max_size=4)
-        .map(lambda xs: ("alt", xs)),
-        st.tuples(st.sampled_from(["(", "(?:"]), children).map(lambda t: ("group", t[0], t[1])),
-        st.tuples(children, st.sampled_from([(0, None), (1, None), (0, 1), (2, 2), (1, 3),
-                                             (0, 2), (2, None)]), st.booleans())
-        .map(lambda t: ("rep", t[0], t[1][0], t[1][1], t[2])),
-    )
-
-
-regex_asts = st.recursive(_leaves, _extend, max_leaves=8)
-
-
-def _member(node, ch: str) -> bool:
-    return oracle_re.fullmatch(_render(node)[1], ch) is not None
-
-
-def _sample(node, draw) -> str | None:
-    """A random string of the node's language, or None if none was found."""
-    kind = node[0]
-    if kind in ("char", "dot", "esc", "set"):
-        cands = [c for c in NOISE if _member(node, c)]
-        return draw(st.sampled_from(cands)) if cands else None
-    if kind == "cat":
-        parts = [_sample(n, draw) for n in node[1]]
-        return None if None in parts else "".join(parts)
-    if kind == "alt":
-        return _sample(draw(st.sampled_from(node[1])), draw)
-    if kind == "group":
-        return _sample(node[2], draw)
-    if kind == "rep":
-        _, inner, lo, hi, _ = node
-        k = draw(st.integers(lo, lo + 2 if hi is None else hi))
-        parts = [_sample(inner, draw) for _ in range(k)]
-        return None if None in parts else "".join(parts)
-    raise AssertionError(node)
-
-
-def _mutate(s: str, draw) -> str:
-    i = draw(st.integers(0, len(s)))
-    op = draw(st.sampled_from(["ins", "del", "rep"]))
-    c = draw(st.sampled_from(NOISE))
-    if op == "ins" or not s:
-        return s[:i] + c + s[i:]
-    i = min(i, len(s) - 1)
-    return s[:i] + (c if op == "rep" else "") + s[i + 1:]
-
-
-def _test_strings(node, data) -> list[str]:
-    draw = data.draw
-    out = []
-    for _ in range(2):
-        s = _sample(node, draw)
-        if s is not None:
-            out += [s, _mutate(s, draw)]
-    out.append("".join(draw(st.lists(st.sampled_from(NOISE), max_size=5))))
-    return out
-
-
 @SETTINGS
 @given(node=regex_asts, data=st.data())
 def test_random_regex_matches_oracle(node, data):
-    ours, theirs = _render(node)
+    ours, theirs = render(node)
     d = regex.regex_to_dfa(ours)
-    for s in _test_strings(node, data):
+    for s in strings_around(node, data):
         b = s.encode()
         assert d.matches(b) == reference_matches(theirs, b), (ours, s)
 
@@ -569,10 +389,10 @@ def test_random_regex_matches_oracle(node, data):
 @SETTINGS
 @given(node=regex_asts, data=st.data())
 def test_random_regex_prefixes_match_oracle(node, data):
-    ours, theirs = _render(node)
+    ours, theirs = render(node)
     d = regex.regex_to_dfa(ours)
     cands = representatives(theirs)
-    for s in _test_strings(node, data):
+    for s in strings_around(node, data):
         b = s.encode()
         for k in range(len(b) + 1):
             assert d.is_viable_prefix(b[:k]) == \
@@ -583,9 +403,9 @@ def test_random_regex_prefixes_match_oracle(node, data):
 @given(node=regex_asts, data=st.data())
 def test_random_regex_prefixes_exhaustive_oracle(node, data):
     """The same as above with the exhaustive oracle (no representatives) on 2-3 byte chars."""
-    ours, theirs = _render(node)
+    ours, theirs = render(node)
     d = regex.regex_to_dfa(ours)
-    s = _sample(node, data.draw)
+    s = sample_string(node, data.draw)
     assume(s is not None)
     b = s.encode()
     for k in range(len(b) + 1):
@@ -597,11 +417,11 @@ def test_random_regex_prefixes_exhaustive_oracle(node, data):
 @SETTINGS
 @given(node=regex_asts, data=st.data())
 def test_random_regex_ignore_case(node, data):
-    ours, theirs = _render(node)
+    ours, theirs = render(node)
     assume(all(ord(c) < 128 for c in ours))
     d = regex.regex_to_dfa(ours, ignore_case=True)
     oracle = "(?i)" + theirs
-    for s in _test_strings(node, data):
+    for s in strings_around(node, data):
         s = "".join(c for c in s if c.isascii()) + data.draw(st.sampled_from(["", "A", "b"]))
         s = "".join(c.upper() if data.draw(st.booleans()) else c for c in s)
         assert d.matches(s.encode()) == reference_matches(oracle, s.encode()), (ours, s)
@@ -610,7 +430,7 @@ def test_random_regex_ignore_case(node, data):
 @SETTINGS
 @given(node=regex_asts)
 def test_random_regex_dfa_is_minimal(node):
-    ours, _ = _render(node)
+    ours, _ = render(node)
     d = regex.regex_to_dfa(ours)
     assert _same(dfa.minimize(d.transitions, d.accepting, 0), d)
     if d.n_states <= 40:
