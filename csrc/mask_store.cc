@@ -67,11 +67,11 @@ MaskStore MaskStore::build(const ByteDfa& dfa, const TokenTrie& trie, int thread
   store.forms_.resize(n_states);
   store.offsets_.resize(n_states);
   store.lengths_.resize(n_states);
-  threads = std::max(1, std::min(threads, n_states));
-
   // States are encoded in chunks, in parallel, then merged in order with deduplication; chunks
-  // bound the memory held by sets not yet deduplicated.
-  const int32_t chunk = 256;
+  // bound the memory held by sets not yet deduplicated. A thread only pays for itself with a
+  // few hundred states to walk.
+  const int32_t chunk = 2048;
+  threads = std::max(1, std::min(threads, n_states / 256));
   std::vector<EncodedSet> encoded(chunk);
   std::unordered_map<uint64_t, std::vector<int32_t>> seen;  // hash -> states stored with it
   for (int32_t first = 0; first < n_states; first += chunk) {
