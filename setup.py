@@ -16,7 +16,10 @@ def read_version():
     return scope["__version__"]
 
 
-CORE_SOURCES = ["token_trie.cc", "byte_dfa.cc", "mask_store.cc", "matcher.cc"]
+CORE_SOURCES = [
+    "token_trie.cc", "byte_dfa.cc", "mask_store.cc", "matcher.cc",
+    "crossing_store.cc", "cfg_grammar.cc", "earley.cc", "cfg_matcher.cc",
+]
 
 core = Extension(
     "constrain._core",
@@ -34,7 +37,7 @@ setup(
     long_description=open(os.path.join(HERE, "README.md")).read() if os.path.exists(os.path.join(HERE, "README.md")) else "",
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
-    packages=["constrain", "constrain.automata", "constrain.grammars"],
+    packages=["constrain", "constrain.automata", "constrain.grammars", "constrain.ltl"],
     package_dir={
         "constrain": "constrain",
         "constrain.automata": "automata",

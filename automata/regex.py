@@ -280,7 +280,7 @@ class _Parser:
             branches.append(self.parse_seq(depth))
         if len(branches) == 1:
             return branches[0]
-        return _alt([b for b, _ in branches]), sum(s for _, s in branches) + 2
+        return alternation([b for b, _ in branches]), sum(s for _, s in branches) + 2
 
     def parse_seq(self, depth: int) -> tuple[Node, int]:
         items: list[tuple[Node, int]] = []
@@ -308,7 +308,7 @@ class _Parser:
             return Empty(), 1
         if len(items) == 1:
             return items[0]
-        return _concat([n for n, _ in items]), sum(s for _, s in items)
+        return concat([n for n, _ in items]), sum(s for _, s in items)
 
     # -- quantifiers -------------------------------------------------------
 
@@ -361,7 +361,7 @@ class _Parser:
             raise self.error(
                 f"regex too large: repeat {self.p[at:save]} needs about {new_size:,} NFA "
                 f"states, over the limit of {MAX_NFA_STATES:,}", at)
-        return _repeat(node, lo, hi), new_size
+        return repeat(node, lo, hi), new_size
 
     # -- atoms -------------------------------------------------------------
 
@@ -570,7 +570,8 @@ class _Parser:
         return "char", ord(c)
 
 
-def _concat(items: list[Node]) -> Node:
+def concat(items: list[Node]) -> Node:
+    """The items in sequence, flattened; the empty list is ``Empty()``."""
     flat: list[Node] = []
     for it in items:
         if isinstance(it, Concat):
@@ -582,14 +583,16 @@ def _concat(items: list[Node]) -> Node:
     return flat[0] if len(flat) == 1 else Concat(tuple(flat))
 
 
-def _alt(items: list[Node]) -> Node:
+def alternation(items: list[Node]) -> Node:
+    """Any one of the items (at least one), flattened."""
     flat: list[Node] = []
     for it in items:
         flat.extend(it.items if isinstance(it, Alt) else (it,))
     return flat[0] if len(flat) == 1 else Alt(tuple(flat))
 
 
-def _repeat(node: Node, lo: int, hi: int | None) -> Node:
+def repeat(node: Node, lo: int, hi: int | None) -> Node:
+    """``node`` repeated ``lo`` to ``hi`` times (``None``: unbounded), simplified."""
     if isinstance(node, Empty) or (lo == 1 and hi == 1):
         return node
     if hi == 0:
@@ -689,7 +692,11 @@ def regex_to_dfa(pattern: str, *, ignore_case: bool = False) -> ByteDFA:
     Raises ``RegexError`` for unsupported or bad syntax and for regexes whose automata
     exceed ``MAX_NFA_STATES`` / ``MAX_DFA_STATES``.
     """
-    node = parse_regex(pattern, ignore_case=ignore_case)
+    return ast_to_dfa(parse_regex(pattern, ignore_case=ignore_case), pattern)
+
+
+def ast_to_dfa(node: Node, pattern: str = "") -> ByteDFA:
+    """The minimal byte DFA of a regex AST; ``pattern`` names it in size errors (RegexError)."""
     words = _literal_alternatives(node)
     if words is not None:
         return dfa_from_strings(words)

@@ -52,17 +52,21 @@ cdef extern from "mask_store.h" namespace "constrain" nogil:
         const vector[int32_t]& data()
 
 
+cdef extern from "cfg_matcher.h" namespace "constrain" nogil:
+    pass
+
+
 cdef extern from "matcher.h" namespace "constrain" nogil:
     cdef cppclass CMatcher "constrain::Matcher":
-        cbool accept_token(int32_t token_id)
-        cbool accept_bytes(const uint8_t* data, size_t length)
+        cbool accept_token(int32_t token_id) except +
+        cbool accept_bytes(const uint8_t* data, size_t length) except +
         void fill_bitmask(int32_t* row, int64_t words) except +
         void rollback(int32_t steps) except +
         void reset()
         int32_t num_steps()
         cbool is_accepting()
         cbool is_terminated()
-        string forced_bytes()
+        string forced_bytes() except +
         unique_ptr[CMatcher] fork()
         int32_t vocab_size()
 
@@ -75,6 +79,26 @@ cdef extern from "matcher.h" namespace "constrain" nogil:
 
     cdef cppclass CDfaMatcher "constrain::DfaMatcher"(CMatcher):
         CDfaMatcher(shared_ptr[CDfaGrammar] grammar)
+
+    cdef cppclass CCfgTerminal "constrain::CfgTerminal":
+        CByteDfa dfa
+
+    cdef cppclass CCfgGrammar "constrain::CfgGrammar":
+        shared_ptr[CTokenTrie] trie
+        vector[CCfgTerminal] terminals
+        int32_t num_nonterminals
+        int32_t start
+        vector[int32_t] rule_lhs
+        vector[int32_t] rule_begin
+        vector[int32_t] rhs
+        vector[int32_t] eos_ids
+        int64_t max_items_per_set
+        void finalize() except +
+        void build_stores(int threads) except +
+        size_t memory_bytes()
+
+    cdef cppclass CCfgMatcher "constrain::CfgMatcher"(CMatcher):
+        CCfgMatcher(shared_ptr[CCfgGrammar] grammar) except +
 
     void c_fill_bitmasks "constrain::fill_bitmasks"(
         const vector[const CMatcher*]& matchers, const vector[int64_t]& rows,
@@ -224,6 +248,67 @@ cdef class DfaIndex:
         return self.ptr.get().memory_bytes()
 
 
+cdef class CfgIndex:
+    """A context-free grammar compiled against a vocabulary: rules plus, for every terminal, its
+    DFA, within-terminal mask store and crossing store. Immutable, shared by its matchers."""
+
+    cdef shared_ptr[CCfgGrammar] ptr
+
+    @staticmethod
+    def build(TokenTrie trie not None, terminals, const int32_t[::1] rule_lhs not None,
+              const int32_t[::1] rule_begin not None, const int32_t[::1] rhs not None,
+              int32_t num_nonterminals, int32_t start, eos_ids, int threads=1,
+              int64_t max_items_per_set=200000):
+        """Build from normalised tables; ``terminals`` is a list of (transitions, accepting)."""
+        cdef CfgIndex index = CfgIndex.__new__(CfgIndex)
+        index.ptr = make_shared[CCfgGrammar]()
+        cdef CCfgGrammar* g = index.ptr.get()
+        cdef CCfgTerminal term
+        cdef const int32_t[:, ::1] transitions
+        cdef const uint8_t[::1] accepting
+        g.trie = trie.ptr
+        for i, (trans, acc) in enumerate(terminals):
+            transitions = trans
+            accepting = acc
+            if transitions.shape[0] == 0 or transitions.shape[1] != 256 or accepting.shape[0] != transitions.shape[0]:
+                raise ValueError(f"terminal {i}: transitions must be [n_states > 0, 256]")
+            term.dfa = CByteDfa(&transitions[0, 0], &accepting[0], <int32_t>transitions.shape[0])
+            g.terminals.push_back(term)
+        g.num_nonterminals = num_nonterminals
+        g.start = start
+        if rule_lhs.shape[0]:
+            g.rule_lhs.assign(&rule_lhs[0], &rule_lhs[0] + rule_lhs.shape[0])
+        g.rule_begin.assign(&rule_begin[0], &rule_begin[0] + rule_begin.shape[0])
+        if rhs.shape[0]:
+            g.rhs.assign(&rhs[0], &rhs[0] + rhs.shape[0])
+        vocab_size = trie.ptr.get().vocab_size()
+        for eos in eos_ids:
+            if not 0 <= eos < vocab_size:
+                raise ValueError(f"end-of-sequence id {eos} is outside the vocabulary of {vocab_size}")
+            g.eos_ids.push_back(eos)
+        g.max_items_per_set = max_items_per_set
+        g.finalize()
+        with nogil:
+            g.build_stores(threads)
+        return index
+
+    def matcher(self):
+        """A new Matcher at the start of the grammar."""
+        cdef Matcher m = Matcher.__new__(Matcher)
+        m.ptr.reset(new CCfgMatcher(self.ptr))
+        return m
+
+    @property
+    def num_terminals(self):
+        """Number of terminals."""
+        return self.ptr.get().terminals.size()
+
+    @property
+    def memory_bytes(self):
+        """Bytes held by the rules and every terminal's DFA and stores (the shared trie excluded)."""
+        return self.ptr.get().memory_bytes()
+
+
 cdef int32_t* _bitmask_pointer(object bitmask, int64_t* rows, int64_t* words) except NULL:
     """The address and shape of an int32 bitmask: a numpy array or a CPU torch tensor, C-contiguous."""
     cdef int32_t[:, ::1] view
@@ -273,16 +358,21 @@ cdef class Matcher:
     def accept_token(self, int64_t token_id):
         """Advance by one token. False, and no change of state, if the grammar does not allow it."""
         self._check_id(token_id)
-        return self.ptr.get().accept_token(<int32_t>token_id)
+        cdef cbool ok
+        with nogil:
+            ok = self.ptr.get().accept_token(<int32_t>token_id)
+        return ok
 
     def accept_tokens(self, token_ids):
         """Advance token by token; stop at the first refused token. Returns how many were accepted."""
-        cdef int32_t accepted = 0
+        cdef vector[int32_t] ids
         for token_id in token_ids:
             self._check_id(token_id)
-            if not self.ptr.get().accept_token(<int32_t>token_id):
-                break
-            accepted += 1
+            ids.push_back(token_id)
+        cdef size_t accepted = 0
+        with nogil:
+            while accepted < ids.size() and self.ptr.get().accept_token(ids[accepted]):
+                accepted += 1
         return accepted
 
     def accept_bytes(self, const uint8_t[:] data not None):

@@ -10,7 +10,7 @@ from typing import Optional
 import numpy as np
 
 from . import cache
-from ._core import DfaIndex, Matcher, TokenTrie
+from ._core import CfgIndex, DfaIndex, Matcher, TokenTrie
 from .grammar import Grammar
 from .vocabulary import Vocabulary
 
@@ -22,11 +22,12 @@ _memory_cache_lock = threading.Lock()
 class CompiledGrammar:
     """A grammar compiled against one vocabulary: immutable, shared by all its matchers.
 
-    Holds the grammar's DFA and, for every DFA state, the set of tokens that keep it live (the
-    mask store, in C++).
+    For a regular grammar: its DFA and, for every DFA state, the tokens that keep it live (the
+    mask store). For a context-free grammar: its rules and, for every terminal, such a store
+    plus the tokens in which the terminal can end (C++).
     """
 
-    def __init__(self, grammar: Grammar, vocab: Vocabulary, index: DfaIndex):
+    def __init__(self, grammar: Grammar, vocab: Vocabulary, index):
         self.grammar = grammar
         self.vocab = vocab
         self._index = index
@@ -41,18 +42,13 @@ class CompiledGrammar:
         return self.vocab.vocab_size
 
     @property
-    def num_states(self) -> int:
-        """Number of states of the grammar's DFA."""
-        return self._index.num_states
-
-    @property
     def memory_bytes(self) -> int:
         """Memory held by this grammar's DFA and mask store (the shared vocabulary trie excluded)."""
         return self._index.memory_bytes
 
     def __repr__(self) -> str:
-        return (f"CompiledGrammar({self.grammar.kind}, {self.num_states} states, "
-                f"vocab {self.vocab_size}, {self.memory_bytes / 1024:.1f} KiB)")
+        return (f"CompiledGrammar({self.grammar!r}, vocab {self.vocab_size}, "
+                f"{self.memory_bytes / 1024:.1f} KiB)")
 
 
 def compile(grammar: Grammar, vocab: Vocabulary, *, threads: Optional[int] = None,
@@ -73,8 +69,12 @@ def compile(grammar: Grammar, vocab: Vocabulary, *, threads: Optional[int] = Non
         if hit is not None:
             _memory_cache.move_to_end(key)
             return hit
-    compiled = CompiledGrammar(grammar, vocab, _load_or_build(grammar, vocab, key, threads,
-                                                              cache_on_disk))
+    threads = threads or os.cpu_count() or 1
+    if grammar.is_regular:
+        index = _load_or_build_dfa(grammar, vocab, key, threads, cache_on_disk)
+    else:
+        index = _build_cfg(grammar, vocab, threads)
+    compiled = CompiledGrammar(grammar, vocab, index)
     with _memory_cache_lock:
         _memory_cache[key] = compiled
         while len(_memory_cache) > _MEMORY_CACHE_SIZE:
@@ -82,8 +82,17 @@ def compile(grammar: Grammar, vocab: Vocabulary, *, threads: Optional[int] = Non
     return compiled
 
 
-def _load_or_build(grammar: Grammar, vocab: Vocabulary, key: str, threads: Optional[int],
-                   cache_on_disk: bool) -> DfaIndex:
+def _build_cfg(grammar: Grammar, vocab: Vocabulary, threads: int) -> CfgIndex:
+    tables = grammar.tables
+    terminals = [(np.ascontiguousarray(d.transitions, dtype=np.int32),
+                  np.ascontiguousarray(d.accepting, dtype=np.uint8)) for d in tables.terminal_dfas]
+    return CfgIndex.build(token_trie(vocab), terminals, tables.rule_lhs, tables.rule_begin,
+                          tables.rhs, len(tables.nonterminal_names), tables.start,
+                          vocab.eos_token_ids, threads=threads)
+
+
+def _load_or_build_dfa(grammar: Grammar, vocab: Vocabulary, key: str, threads: int,
+                       cache_on_disk: bool) -> DfaIndex:
     dfa = grammar.dfa
     transitions = np.ascontiguousarray(dfa.transitions, dtype=np.int32)
     accepting = np.ascontiguousarray(dfa.accepting, dtype=np.uint8)
@@ -98,8 +107,7 @@ def _load_or_build(grammar: Grammar, vocab: Vocabulary, key: str, threads: Optio
                                             arrays["data"])
             except (KeyError, ValueError):
                 pass  # a stale or damaged cache entry: rebuild it below
-    index = DfaIndex.build(trie, transitions, accepting, vocab.eos_token_ids,
-                           threads=threads or os.cpu_count() or 1)
+    index = DfaIndex.build(trie, transitions, accepting, vocab.eos_token_ids, threads=threads)
     if path is not None:
         cache.save_arrays(path, **index.mask_arrays())
     return index

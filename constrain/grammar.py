@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from typing import Iterable, Sequence, Union
+from typing import Iterable, Optional, Union
 
+from .automata.cfg import Cfg, CfgTables, normalize
 from .automata.dfa import ByteDFA, dfa_from_strings
+from .automata.lark_grammar import cfg_from_lark
 from .automata.regex import regex_to_dfa
 from .errors import GrammarError
+from .grammars import DIRECTORY as BUILTIN_DIR
+
 
 
 class Grammar:
     """A language over bytes, built by one of the ``from_*`` constructors.
 
-    Regular languages (regexes, choices) are held as a minimal byte DFA. A grammar is
+    Regular languages (regexes, choices) are held as a minimal byte DFA; context-free ones
+    (Lark, built-ins) as normalised rule tables over regular terminals. A grammar is
     independent of any tokenizer; ``constrain.compile(grammar, vocab)`` binds it to one.
     """
 
-    def __init__(self, dfa: ByteDFA, kind: str, source: bytes):
-        if dfa.is_empty:
+    def __init__(self, kind: str, source: bytes, *, dfa: Optional[ByteDFA] = None,
+                 tables: Optional[CfgTables] = None):
+        if (dfa is None) == (tables is None):
+            raise ValueError("a Grammar holds either a DFA or CFG tables")
+        if dfa is not None and dfa.is_empty:
             raise GrammarError(f"the {kind} grammar matches no string at all (empty language)")
-        self._dfa = dfa
         self.kind = kind
+        self._dfa = dfa
+        self._tables = tables
         self._fingerprint = hashlib.sha256(kind.encode() + b"\0" + source).hexdigest()
 
     @classmethod
@@ -34,7 +44,8 @@ class Grammar:
         if not isinstance(pattern, str):
             raise TypeError(f"pattern must be a str, not {type(pattern).__name__}")
         dfa = regex_to_dfa(pattern, ignore_case=ignore_case)
-        return cls(dfa, "regex", f"{int(ignore_case)}:{pattern}".encode("utf-8", "surrogatepass"))
+        source = f"{int(ignore_case)}:{pattern}".encode("utf-8", "surrogatepass")
+        return cls("regex", source, dfa=dfa)
 
     @classmethod
     def from_choices(cls, choices: Iterable[Union[str, bytes]]) -> "Grammar":
@@ -51,12 +62,62 @@ class Grammar:
             raise GrammarError("from_choices needs at least one choice")
         unique = sorted(set(encoded))
         source = b"".join(len(c).to_bytes(4, "little") + c for c in unique)
-        return cls(dfa_from_strings(unique), "choices", source)
+        return cls("choices", source, dfa=dfa_from_strings(unique))
+
+    @classmethod
+    def from_lark(cls, text: str, *, start: str = "start") -> "Grammar":
+        """A Lark grammar, read scannerless: every lexing of the output counts.
+
+        Supports rules and terminals, string and regex literals (flag ``i``), ``?rule`` and
+        ``_rule``, templates, ``%ignore`` and ``%import common.NAME``; aliases and priorities
+        do not change the language. Errors name the rule, line and column.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"a Lark grammar must be a str, not {type(text).__name__}")
+        return cls.from_cfg(cfg_from_lark(text, start=start), kind="lark",
+                            source=f"{start}\0{text}".encode())
+
+    @classmethod
+    def from_cfg(cls, cfg: Cfg, *, kind: str = "cfg", source: Optional[bytes] = None) -> "Grammar":
+        """A grammar from the IR (``constrain.automata.cfg.Cfg``), as front ends build it.
+
+        ``source`` identifies the grammar for caching (default: the IR's text form).
+        """
+        tables = normalize(cfg)
+        return cls(kind, source if source is not None else repr(cfg).encode(), tables=tables)
+
+    @classmethod
+    def builtin(cls, name: str) -> "Grammar":
+        """A grammar shipped with constrain: ``json``, ... (see ``Grammar.builtin_names()``)."""
+        path = BUILTIN_DIR / f"{name}.lark"
+        if name not in cls.builtin_names():
+            raise GrammarError(f"no built-in grammar {name!r}; there are: "
+                               f"{', '.join(cls.builtin_names())}")
+        return cls.from_lark(path.read_text(encoding="utf-8"))
+
+    @staticmethod
+    def builtin_names() -> list[str]:
+        """Names of the built-in grammars."""
+        return sorted(p.stem for p in BUILTIN_DIR.glob("*.lark") if p.stem != "common")
+
+    @property
+    def is_regular(self) -> bool:
+        """True if the grammar is held as a single DFA (regexes, choices)."""
+        return self._dfa is not None
 
     @property
     def dfa(self) -> ByteDFA:
-        """The minimal byte DFA of the language."""
+        """The minimal byte DFA of a regular grammar."""
+        if self._dfa is None:
+            raise GrammarError(f"a {self.kind} grammar has no single DFA")
         return self._dfa
+
+    @property
+    def tables(self) -> CfgTables:
+        """The normalised rule tables of a context-free grammar."""
+        if self._tables is None:
+            raise GrammarError(f"a {self.kind} grammar has no rule tables")
+        return self._tables
 
     @property
     def fingerprint(self) -> str:
@@ -65,12 +126,33 @@ class Grammar:
 
     def matches(self, text: Union[str, bytes]) -> bool:
         """True if ``text`` (str as UTF-8, or bytes) is a string of the language."""
-        return self._dfa.matches(text.encode("utf-8") if isinstance(text, str) else bytes(text))
+        m = self._byte_matcher()
+        return m.accept_bytes(_as_bytes(text)) and m.is_accepting()
 
     def is_prefix(self, text: Union[str, bytes]) -> bool:
         """True if ``text`` can still be completed to a string of the language."""
-        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
-        return self._dfa.is_viable_prefix(data)
+        return self._byte_matcher().accept_bytes(_as_bytes(text))
+
+    def _byte_matcher(self):
+        from .compiler import compile
+
+        return compile(self, _byte_vocabulary(), cache_on_disk=False).matcher()
 
     def __repr__(self) -> str:
-        return f"Grammar({self.kind}, {self._dfa.n_states} states)"
+        if self._dfa is not None:
+            return f"Grammar({self.kind}, {self._dfa.n_states} states)"
+        return (f"Grammar({self.kind}, {len(self._tables.rule_lhs)} rules, "
+                f"{len(self._tables.terminal_names)} terminals)")
+
+
+def _as_bytes(text: Union[str, bytes]) -> bytes:
+    return text.encode("utf-8") if isinstance(text, str) else bytes(text)
+
+
+@functools.lru_cache(maxsize=1)
+def _byte_vocabulary():
+    """One token per byte value, and an end-of-sequence token: matching text byte by byte."""
+    from .vocabulary import Vocabulary
+
+    return Vocabulary.from_token_bytes([bytes([b]) for b in range(256)] + [b""],
+                                       eos_token_ids=[256])

@@ -164,6 +164,22 @@ void MaskStore::fill(int32_t state, int32_t* row) const {
   }
 }
 
+void MaskStore::or_into(int32_t state, int32_t* row, int32_t* scratch) const {
+  uint32_t* out = reinterpret_cast<uint32_t*>(row);
+  const int32_t* p = data_.data() + offsets_[state];
+  const int32_t n = lengths_[state];
+  if (static_cast<MaskForm>(forms_[state]) == MaskForm::kAllowList) {
+    for (int32_t k = 0; k < n; ++k) out[p[k] >> 5] |= 1u << (p[k] & 31);
+    return;
+  }
+  const uint32_t* words = reinterpret_cast<const uint32_t*>(p);
+  if (static_cast<MaskForm>(forms_[state]) == MaskForm::kDenyList) {
+    fill(state, scratch);
+    words = reinterpret_cast<const uint32_t*>(scratch);
+  }
+  for (int32_t w = 0; w < num_words(); ++w) out[w] |= words[w];
+}
+
 int64_t MaskStore::count(int32_t state) const {
   switch (static_cast<MaskForm>(forms_[state])) {
     case MaskForm::kAllowList:

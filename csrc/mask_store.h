@@ -31,6 +31,8 @@ class MaskStore {
   int32_t num_states() const { return static_cast<int32_t>(forms_.size()); }
   // Writes the state's token set into row[0 .. num_words()) (bits past vocab_size cleared).
   void fill(int32_t state, int32_t* row) const;
+  // ORs the state's token set into row[0 .. num_words()); scratch holds num_words() words.
+  void or_into(int32_t state, int32_t* row, int32_t* scratch) const;
   // Number of tokens in the state's set.
   int64_t count(int32_t state) const;
   size_t memory_bytes() const;

@@ -190,3 +190,33 @@ def strings_around(node, data) -> list[str]:
             out += [s, _mutate(s, draw)]
     out.append("".join(draw(st.lists(st.sampled_from(NOISE), max_size=5))))
     return out
+
+
+# ---------------------------------------------------------------------------
+# Random Lark grammars: a few rules over a small set of terminals, with left and right
+# recursion, empty alternatives, ambiguity, EBNF operators and optional ignored spaces.
+
+TERMINALS = ['"a"', '"b"', '"ab"', '"("', '")"', '","', '/[ab]+/', '/c?d/', '"é"',
+             '/[0-9]{1,2}/', '"ba"', 'NUM']
+RULE_NAMES = ["start", "x", "y"]
+
+
+@st.composite
+def lark_grammars(draw) -> str:
+    """The text of a random, productive Lark grammar with start rule ``start``."""
+    lines = []
+    for name in RULE_NAMES:
+        # The first alternative uses terminals only, so every rule is productive.
+        alts = [" ".join(draw(st.lists(st.sampled_from(TERMINALS), max_size=2)))]
+        for _ in range(draw(st.integers(0, 2))):
+            items = []
+            for _ in range(draw(st.integers(0, 3))):
+                item = draw(st.sampled_from(TERMINALS + RULE_NAMES))
+                suffix = draw(st.sampled_from(["", "", "", "?", "*", "+"]))
+                items.append(f"({item}){suffix}" if suffix else item)
+            alts.append(" ".join(items))
+        lines.append(f"{name}: " + " | ".join(alts))
+    lines.append("NUM: /[0-9]+/")
+    if draw(st.booleans()):
+        lines.append('%ignore " "')
+    return "\n".join(lines) + "\n"

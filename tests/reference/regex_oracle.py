@@ -115,7 +115,7 @@ def representatives(pattern: str):
 
     def candidates(dangling: bytes) -> list[int]:
         r = _completions(dangling)
-        if r is None:
+        if not r:  # no scalar value starts with these bytes (e.g. past U+10FFFF)
             return []
         lo, hi = r[0], r[-1]
         points = {lo, hi, 0x80, 0x800, 0x10000, 0xD7FF, 0xE000}

@@ -1,0 +1,178 @@
+"""The grammar IR: a context-free grammar whose terminals are regular languages of bytes.
+
+``Cfg`` is what front ends (Lark, GBNF, JSON Schema) produce; ``normalize`` turns it into the
+integer tables the C++ core runs (``CfgTables``): ignored terminals folded into every
+terminal, empty and unproductive parts removed, unreachable parts dropped.
+
+Semantics are scannerless: the start symbol derives sequences of terminals, each terminal
+stands for its whole regular language, and the ``ignore`` terminals may appear any number of
+times between any two terminals and at both ends. Every lexing counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from constrain.errors import GrammarError, RegexError
+
+from .dfa import ByteDFA
+from .regex import Node, alternation, ast_to_dfa, concat, repeat
+
+START = "$start"        # the augmented start rule: START -> IGNORE start
+IGNORE = "$ignore"      # the terminal of ignored text, (ignore_1 | ... | ignore_n)*
+
+
+@dataclass(frozen=True)
+class Cfg:
+    """A context-free grammar over regular terminals.
+
+    Attributes:
+        terminals: terminal name -> regex AST of its language.
+        rules: nonterminal name -> its alternatives, each a tuple of symbol names (terminal or
+            nonterminal names; the two name sets are disjoint).
+        start: the start nonterminal.
+        ignore: names of terminals that may appear between any two terminals.
+        origins: optional symbol name -> where it was defined (e.g. "line 3"), for messages.
+    """
+
+    terminals: Mapping[str, Node]
+    rules: Mapping[str, tuple[tuple[str, ...], ...]]
+    start: str
+    ignore: tuple[str, ...] = ()
+    origins: Mapping[str, str] = field(default_factory=dict)
+
+    def where(self, name: str) -> str:
+        """`` (line 3)`` if the origin of ``name`` is known, else an empty string."""
+        origin = self.origins.get(name)
+        return f" ({origin})" if origin else ""
+
+
+@dataclass(frozen=True, eq=False)
+class CfgTables:
+    """A normalised grammar as the C++ core takes it.
+
+    Rule r is ``rule_lhs[r] -> rhs[rule_begin[r]:rule_begin[r + 1]]``; a symbol s >= 0 is
+    nonterminal s, s < 0 is terminal ~s. ``start`` is the augmented start nonterminal.
+    """
+
+    terminal_names: tuple[str, ...]
+    terminal_dfas: tuple[ByteDFA, ...]
+    nonterminal_names: tuple[str, ...]
+    rule_lhs: np.ndarray
+    rule_begin: np.ndarray
+    rhs: np.ndarray
+    start: int
+
+
+def normalize(cfg: Cfg) -> CfgTables:
+    """Check ``cfg`` and compile it into ``CfgTables``.
+
+    Raises GrammarError naming the rule and symbol for undefined symbols, bad terminals, and
+    an empty language (the start symbol derives no finite string).
+    """
+    _check_names(cfg)
+    rules, terminals = _fold_ignore(cfg)
+    dfas = _terminal_dfas(cfg, terminals, rules)
+    rules = _productive_rules(cfg, rules, dfas)
+    order = _reachable(rules)
+    return _tables(rules, dfas, order)
+
+
+def _check_names(cfg: Cfg) -> None:
+    if cfg.start not in cfg.rules:
+        raise GrammarError(f"the start rule {cfg.start!r} is not defined")
+    both = set(cfg.terminals) & set(cfg.rules)
+    if both:
+        name = sorted(both)[0]
+        raise GrammarError(f"{name!r} is defined both as a terminal and as a rule{cfg.where(name)}")
+    for lhs, alternatives in cfg.rules.items():
+        for alt in alternatives:
+            for sym in alt:
+                if sym not in cfg.rules and sym not in cfg.terminals:
+                    raise GrammarError(f"rule {lhs!r}{cfg.where(lhs)} uses undefined symbol {sym!r}")
+    for name in cfg.ignore:
+        if name not in cfg.terminals:
+            raise GrammarError(f"ignored terminal {name!r} is not defined")
+
+
+def _fold_ignore(cfg: Cfg):
+    """Rules with the augmented start, and the terminal ASTs with ignored text appended."""
+    terminals = dict(cfg.terminals)
+    rules = {lhs: [tuple(a) for a in alts] for lhs, alts in cfg.rules.items()}
+    if cfg.ignore:
+        ignored = repeat(alternation([cfg.terminals[n] for n in cfg.ignore]), 0, None)
+        used = {s for alts in rules.values() for a in alts for s in a if s in terminals}
+        for name in used:
+            terminals[name] = concat([terminals[name], ignored])
+        terminals[IGNORE] = ignored
+        rules[START] = [(IGNORE, cfg.start)]
+    else:
+        rules[START] = [(cfg.start,)]
+    return rules, terminals
+
+
+def _terminal_dfas(cfg: Cfg, terminals, rules) -> dict[str, ByteDFA]:
+    used = {s for alts in rules.values() for a in alts for s in a if s in terminals}
+    dfas: dict[str, ByteDFA] = {}
+    by_ast: dict[Node, ByteDFA] = {}
+    for name in sorted(used):
+        node = terminals[name]
+        if node not in by_ast:
+            try:
+                by_ast[node] = ast_to_dfa(node, name)
+            except RegexError as e:
+                raise GrammarError(f"terminal {name!r}{cfg.where(name)}: {e}") from None
+        dfas[name] = by_ast[node]
+    return dfas
+
+
+def _productive_rules(cfg: Cfg, rules, dfas):
+    productive = {name for name, dfa in dfas.items() if not dfa.is_empty}
+    changed = True
+    while changed:
+        changed = False
+        for lhs, alts in rules.items():
+            if lhs not in productive and any(all(s in productive for s in a) for a in alts):
+                productive.add(lhs)
+                changed = True
+    if START not in productive:
+        raise GrammarError(f"the grammar's language is empty: rule {cfg.start!r}"
+                           f"{cfg.where(cfg.start)} derives no finite string")
+    return {lhs: [a for a in alts if all(s in productive for s in a)]
+            for lhs, alts in rules.items() if lhs in productive}
+
+
+def _reachable(rules) -> list[str]:
+    """Nonterminals reachable from START, in discovery order."""
+    order, seen = [START], {START}
+    for lhs in order:
+        for alt in rules[lhs]:
+            for s in alt:
+                if s in rules and s not in seen:
+                    seen.add(s)
+                    order.append(s)
+    return order
+
+
+def _tables(rules, dfas, order) -> CfgTables:
+    nt_index = {name: i for i, name in enumerate(order)}
+    term_names = sorted({s for lhs in order for a in rules[lhs] for s in a if s in dfas})
+    t_index = {name: i for i, name in enumerate(term_names)}
+    lhs_list, begins, rhs = [], [0], []
+    for lhs in order:
+        for alt in rules[lhs]:
+            lhs_list.append(nt_index[lhs])
+            rhs.extend(nt_index[s] if s in nt_index else ~t_index[s] for s in alt)
+            begins.append(len(rhs))
+    return CfgTables(
+        terminal_names=tuple(term_names),
+        terminal_dfas=tuple(dfas[n] for n in term_names),
+        nonterminal_names=tuple(order),
+        rule_lhs=np.asarray(lhs_list, np.int32),
+        rule_begin=np.asarray(begins, np.int32),
+        rhs=np.asarray(rhs, np.int32),
+        start=nt_index[START],
+    )

@@ -1,0 +1,58 @@
+// A context-free grammar over terminals that are regular languages of bytes, compiled against a
+// vocabulary: the rules, and for every terminal its DFA, its within-terminal mask store and its
+// crossing store.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "byte_dfa.h"
+#include "crossing_store.h"
+#include "mask_store.h"
+#include "token_trie.h"
+
+namespace constrain {
+
+struct CfgTerminal {
+  ByteDfa dfa;
+  MaskStore within;        // tokens over which the DFA stays live (the terminal may go on)
+  CrossingStore crossing;  // tokens in which the terminal may end, with what follows
+};
+
+struct CfgGrammar {
+  std::shared_ptr<const TokenTrie> trie;
+  std::vector<CfgTerminal> terminals;
+  int32_t num_nonterminals = 0;
+  int32_t start = 0;  // the start nonterminal
+  // Rule r: rule_lhs[r] -> rhs[rule_begin[r] .. rule_begin[r + 1]). A symbol >= 0 is a
+  // nonterminal, a symbol < 0 the terminal ~symbol.
+  std::vector<int32_t> rule_lhs;
+  std::vector<int32_t> rule_begin;
+  std::vector<int32_t> rhs;
+  std::vector<int32_t> eos_ids;
+  // Earley sets larger than this raise an error instead of slowing down without bound.
+  int64_t max_items_per_set = 200000;
+
+  // Derived by finalize().
+  std::vector<std::vector<int32_t>> rules_of;  // nonterminal -> its rules
+  std::vector<uint8_t> nullable;               // nonterminal -> derives the empty string
+
+  // Checks the tables and derives rules_of and nullable; throws std::invalid_argument.
+  void finalize();
+  // Builds every terminal's stores (terminals split over `threads` threads).
+  void build_stores(int threads);
+
+  int32_t rule_length(int32_t r) const { return rule_begin[r + 1] - rule_begin[r]; }
+  // The symbol after the dot, or kNoSymbol at the end of the rule.
+  static constexpr int32_t kNoSymbol = INT32_MIN;
+  int32_t symbol_at(int32_t r, int32_t dot) const {
+    return dot < rule_length(r) ? rhs[rule_begin[r] + dot] : kNoSymbol;
+  }
+  bool terminal_nullable(int32_t t) const { return terminals[t].dfa.accepting(0); }
+  bool is_eos(int32_t id) const;
+  size_t memory_bytes() const;
+};
+
+}  // namespace constrain

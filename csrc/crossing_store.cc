@@ -1,0 +1,100 @@
+#include "crossing_store.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace constrain {
+
+namespace {
+
+struct Entry {
+  int32_t token;
+  int32_t offset;
+};
+
+}  // namespace
+
+CrossingStore CrossingStore::build(const ByteDfa& dfa, const TokenTrie& trie,
+                                   const MaskStore& within) {
+  CrossingStore store;
+  const int32_t n_states = dfa.num_states();
+  const size_t n_nodes = trie.num_nodes();
+  std::vector<int32_t> state_at_depth(trie.max_depth() + 1);
+  std::vector<uint32_t> allowed(within.num_words());
+  std::vector<Entry> entries;
+  store.state_begin_.push_back(0);
+  store.tokens_begin_.push_back(0);
+
+  auto suffix_less = [&trie](const Entry& a, const Entry& b) {
+    const uint8_t* pa = trie.token_data(a.token) + a.offset;
+    const uint8_t* pb = trie.token_data(b.token) + b.offset;
+    const int64_t la = trie.token_length(a.token) - a.offset;
+    const int64_t lb = trie.token_length(b.token) - b.offset;
+    const int c = std::memcmp(pa, pb, static_cast<size_t>(std::min(la, lb)));
+    if (c != 0) return c < 0;
+    if (la != lb) return la < lb;
+    return a.token < b.token;
+  };
+  auto same_suffix = [&trie](const Entry& a, const Entry& b) {
+    const int64_t la = trie.token_length(a.token) - a.offset;
+    return la == trie.token_length(b.token) - b.offset &&
+           std::memcmp(trie.token_data(a.token) + a.offset, trie.token_data(b.token) + b.offset,
+                       static_cast<size_t>(la)) == 0;
+  };
+
+  for (int32_t s = 0; s < n_states; ++s) {
+    within.fill(s, reinterpret_cast<int32_t*>(allowed.data()));
+    entries.clear();
+    state_at_depth[0] = s;
+    size_t i = 0;
+    while (i < n_nodes) {
+      const uint16_t d = trie.depth(i);
+      const int32_t q = dfa.next(state_at_depth[d - 1], trie.byte(i));
+      if (q < 0) {
+        i = trie.subtree_end(i);
+        continue;
+      }
+      state_at_depth[d] = q;
+      if (dfa.accepting(q)) {
+        // The terminal can end after these d bytes: every longer token below crosses here.
+        for (size_t k = i + 1; k < trie.subtree_end(i); ++k)
+          for (const int32_t* t = trie.tokens_begin(k); t != trie.tokens_end(k); ++t)
+            if (!((allowed[*t >> 5] >> (*t & 31)) & 1u)) entries.push_back({*t, d});
+      }
+      ++i;
+    }
+    std::sort(entries.begin(), entries.end(), suffix_less);
+    for (size_t k = 0; k < entries.size(); ++k) {
+      const Entry& e = entries[k];
+      if (k > 0 && same_suffix(entries[k - 1], e)) {
+        store.token_ids_.push_back(e.token);
+        store.tokens_begin_.back() = static_cast<int64_t>(store.token_ids_.size());
+        continue;
+      }
+      int32_t lcp = 0;
+      if (store.suffix_token_.size() > static_cast<size_t>(store.state_begin_.back())) {
+        const int32_t pt = store.suffix_token_.back(), po = store.suffix_offset_.back();
+        const uint8_t* a = trie.token_data(pt) + po;
+        const uint8_t* b = trie.token_data(e.token) + e.offset;
+        const int64_t n = std::min(trie.token_length(pt) - po, trie.token_length(e.token) - e.offset);
+        while (lcp < n && a[lcp] == b[lcp]) ++lcp;
+      }
+      store.suffix_token_.push_back(e.token);
+      store.suffix_offset_.push_back(e.offset);
+      store.suffix_lcp_.push_back(lcp);
+      store.token_ids_.push_back(e.token);
+      store.tokens_begin_.push_back(static_cast<int64_t>(store.token_ids_.size()));
+    }
+    store.state_begin_.push_back(static_cast<int64_t>(store.suffix_token_.size()));
+  }
+  // tokens_begin_ holds one entry per suffix plus the final end: suffix k's tokens are
+  // [tokens_begin_[k], tokens_begin_[k + 1]).
+  return store;
+}
+
+size_t CrossingStore::memory_bytes() const {
+  return state_begin_.size() * 8 + suffix_token_.size() * 4 + suffix_offset_.size() * 4 +
+         suffix_lcp_.size() * 4 + tokens_begin_.size() * 8 + token_ids_.size() * 4;
+}
+
+}  // namespace constrain
