@@ -15,6 +15,7 @@ from constrain.grammars import DIRECTORY
 from reference.earley import EarleyOracle
 from reference.token_oracle import reference_allowed
 from strategies import lark_grammars
+from walks import random_walk
 
 
 def byte_vocab():
@@ -45,28 +46,6 @@ def oracle_mask(oracle, vocab, prefix, ids=None):
                              oracle.viable_bytes, oracle.complete_bytes, ids=ids)
 
 
-def walk(compiled, vocab, rng, max_tokens, check=None):
-    """A random walk under the masks; EOS taken with probability 1/4 when allowed."""
-    m = compiled.matcher()
-    out = b""
-    eos = set(vocab.eos_token_ids)
-    for _ in range(max_tokens):
-        allowed = m.allowed_token_ids().tolist()
-        assert allowed, f"empty mask after {out!r}"
-        if check:
-            check(m, out, set(allowed))
-        stop = [t for t in allowed if t in eos]
-        if stop and rng.random() < 0.25:
-            assert m.accept_token(stop[0]) and m.is_terminated()
-            return out, True
-        token = int(rng.choice([t for t in allowed if t not in eos] or stop))
-        assert m.accept_token(token)
-        if m.is_terminated():
-            return out, True
-        out += vocab.token_bytes[token]
-    return out, False
-
-
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -86,7 +65,8 @@ def test_random_grammars_masks_equal_oracle_along_walks(text, seed):
     def check(m, prefix, allowed):
         assert allowed == oracle_mask(oracle, BYTES, prefix), (text, prefix)
 
-    out, complete = walk(compiled, BYTES, rng, max_tokens=12, check=check)
+    out, complete = random_walk(compiled, BYTES, rng, max_tokens=12, on_step=check,
+                                stop_probability=0.25)
     if complete:
         assert lark_accepts(text, out), (text, out)
 
@@ -100,7 +80,7 @@ def test_random_grammars_accept_every_split_of_sampled_strings(text, data):
         return
     compiled = cn.compile(grammar, BYTES)
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
-    out, complete = walk(compiled, BYTES, rng, max_tokens=20)
+    out, complete = random_walk(compiled, BYTES, rng, max_tokens=20, stop_probability=0.25)
     if not complete:
         return
     for _ in range(3):  # re-split the same bytes into other tokens

@@ -17,6 +17,7 @@ from conftest import TOKENIZERS
 from reference.regex_oracle import reference_matches, reference_viable_bytes, representatives
 from reference.token_oracle import reference_allowed
 from strategies import regex_asts, render, sample_string
+from walks import checked_ids, random_split, random_walk
 
 # (pattern for constrain, the same language for the oracle, example strings of it)
 FIXED = [
@@ -31,20 +32,6 @@ FIXED = [
      "\u3000\ufeff]*(yes|no)[\t\n\x0b\x0c\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f"
      "\u205f\u3000\ufeff]*", ["  yes\n", "no"]),
 ]
-
-SAMPLED_IDS = 1500  # ids checked beyond the allowed ones on large vocabularies
-
-
-def checked_ids(vocab, got, rng):
-    """All ids on small vocabularies; else every allowed id and a random sample of the rest."""
-    if vocab.vocab_size <= 40_000:
-        return range(vocab.vocab_size)
-    sample = rng.choice(vocab.vocab_size, SAMPLED_IDS, replace=False)
-    allowed = np.asarray(sorted(got))
-    if len(allowed) > SAMPLED_IDS:
-        allowed = rng.choice(allowed, SAMPLED_IDS, replace=False)
-    return sorted(set(sample.tolist()) | set(allowed.tolist()) | set(vocab.eos_token_ids))
-
 
 def assert_mask_exact(matcher, vocab, prefix, oracle_pattern, rng):
     got = set(matcher.allowed_token_ids().tolist())
@@ -61,42 +48,6 @@ def assert_mask_exact(matcher, vocab, prefix, oracle_pattern, rng):
     assert got, f"empty mask after {prefix!r}"
 
 
-def random_walk(compiled, vocab, rng, max_tokens, on_step=None):
-    """Sample uniformly among allowed tokens (EOS with probability 1/3 when allowed)."""
-    m = compiled.matcher()
-    text = b""
-    eos = set(vocab.eos_token_ids)
-    for _ in range(max_tokens):
-        allowed = m.allowed_token_ids()
-        assert len(allowed), f"empty mask after {text!r}"
-        if on_step is not None:
-            on_step(m, text)
-        stop = [t for t in allowed if t in eos]
-        if stop and rng.random() < 1 / 3:
-            assert m.accept_token(int(stop[0])) and m.is_terminated()
-            return text, True
-        choices = [t for t in allowed if t not in eos] or stop
-        token = int(rng.choice(choices))
-        assert m.accept_token(token)
-        if m.is_terminated():
-            return text, True
-        text += vocab.token_bytes[token]
-    return text, False
-
-
-def random_split(data, vocab, rng):
-    """A random tokenization of ``data`` into vocabulary tokens (longest piece 16 bytes)."""
-    ids, i = [], 0
-    while i < len(data):
-        options = [tid for n in range(1, min(16, len(data) - i) + 1)
-                   if (tid := vocab.token_id(data[i:i + n])) is not None]
-        assert options, f"no token starts {data[i:i + 4]!r}"
-        tid = int(rng.choice(options))
-        ids.append(tid)
-        i += len(vocab.token_bytes[tid])
-    return ids
-
-
 @pytest.mark.parametrize("name", TOKENIZERS)
 @pytest.mark.parametrize("ours, oracle, examples", FIXED, ids=[f[0][:20] for f in FIXED])
 def test_walks_end_in_matches_and_every_mask_is_exact(load_vocab, name, ours, oracle, examples):
@@ -105,7 +56,7 @@ def test_walks_end_in_matches_and_every_mask_is_exact(load_vocab, name, ours, or
     rng = np.random.default_rng(hash((name, ours)) % 2**32)
     steps = []
 
-    def check(m, prefix):
+    def check(m, prefix, allowed):
         if len(steps) < 6:
             assert_mask_exact(m, vocab, prefix, oracle, rng)
         steps.append(prefix)
