@@ -18,7 +18,7 @@ import numpy as np
 
 from constrain.errors import GrammarError, RegexError
 
-from .dfa import ByteDFA
+from .dfa import ByteDFA, equivalent_states
 from .regex import Node, alternation, ast_to_dfa, concat, repeat
 
 START = "$start"        # the augmented start rule: START -> IGNORE start
@@ -56,6 +56,8 @@ class CfgTables:
 
     Rule r is ``rule_lhs[r] -> rhs[rule_begin[r]:rule_begin[r + 1]]``; a symbol s >= 0 is
     nonterminal s, s < 0 is terminal ~s. ``start`` is the augmented start nonterminal.
+    ``state_classes[t][q]`` numbers the states of all terminal DFAs so that states with the
+    same residual language share a number (and so the same token sets).
     """
 
     terminal_names: tuple[str, ...]
@@ -65,6 +67,7 @@ class CfgTables:
     rule_begin: np.ndarray
     rhs: np.ndarray
     start: int
+    state_classes: tuple[np.ndarray, ...]
 
 
 def normalize(cfg: Cfg) -> CfgTables:
@@ -167,12 +170,14 @@ def _tables(rules, dfas, order) -> CfgTables:
             lhs_list.append(nt_index[lhs])
             rhs.extend(nt_index[s] if s in nt_index else ~t_index[s] for s in alt)
             begins.append(len(rhs))
+    terminal_dfas = tuple(dfas[n] for n in term_names)
     return CfgTables(
         terminal_names=tuple(term_names),
-        terminal_dfas=tuple(dfas[n] for n in term_names),
+        terminal_dfas=terminal_dfas,
         nonterminal_names=tuple(order),
         rule_lhs=np.asarray(lhs_list, np.int32),
         rule_begin=np.asarray(begins, np.int32),
         rhs=np.asarray(rhs, np.int32),
         start=nt_index[START],
+        state_classes=tuple(equivalent_states(terminal_dfas)),
     )

@@ -8,7 +8,7 @@ same language have identical arrays.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Sequence, Iterable
 
 import numpy as np
 
@@ -221,6 +221,23 @@ def _moore_classes(trans: np.ndarray, acc: np.ndarray) -> np.ndarray:
         if new_n == n_cls:
             return cls
         n_cls = new_n
+
+
+def equivalent_states(dfas: "Sequence[ByteDFA]") -> list[np.ndarray]:
+    """Classes of states with equal residual languages across several DFAs.
+
+    Returns, per DFA, an int32 array mapping each of its states to a class id shared by all
+    DFAs: two states get the same id iff the same byte strings lead from them to acceptance.
+    """
+    sizes = [d.n_states for d in dfas]
+    offsets = np.cumsum([0] + sizes)
+    if offsets[-1] == 0:
+        return [np.zeros(0, np.int32) for _ in dfas]
+    trans = np.concatenate([np.where(d.transitions < 0, -1, d.transitions + off)
+                            for d, off in zip(dfas, offsets) if d.n_states])
+    acc = np.concatenate([d.accepting for d in dfas if d.n_states])
+    classes = _row_ids(_moore_classes(trans, acc)[:, None]).astype(np.int32)
+    return [classes[offsets[i]:offsets[i + 1]] for i in range(len(dfas))]
 
 
 _MOORE_ROUNDS = 12

@@ -56,6 +56,21 @@ cdef extern from "cfg_matcher.h" namespace "constrain" nogil:
     pass
 
 
+cdef extern from "crossing_store.h" namespace "constrain" nogil:
+    cdef cppclass CCrossingStore "constrain::CrossingStore":
+        CCrossingStore()
+        CCrossingStore(const CTokenTrie& trie, vector[int64_t] state_begin,
+                       vector[int32_t] suffix_token, vector[int32_t] suffix_offset,
+                       vector[int32_t] suffix_lcp, vector[int64_t] tokens_begin,
+                       vector[int32_t] token_ids) except +
+        const vector[int64_t]& state_begins()
+        const vector[int32_t]& suffix_tokens()
+        const vector[int32_t]& suffix_offsets()
+        const vector[int32_t]& suffix_lcps()
+        const vector[int64_t]& token_begins()
+        const vector[int32_t]& token_ids()
+
+
 cdef extern from "matcher.h" namespace "constrain" nogil:
     cdef cppclass CMatcher "constrain::Matcher":
         cbool accept_token(int32_t token_id) except +
@@ -82,10 +97,14 @@ cdef extern from "matcher.h" namespace "constrain" nogil:
 
     cdef cppclass CCfgTerminal "constrain::CfgTerminal":
         CByteDfa dfa
+        vector[int32_t] state_class
 
     cdef cppclass CCfgGrammar "constrain::CfgGrammar":
         shared_ptr[CTokenTrie] trie
         vector[CCfgTerminal] terminals
+        int32_t num_classes
+        CMaskStore within
+        CCrossingStore crossing
         int32_t num_nonterminals
         int32_t start
         vector[int32_t] rule_lhs
@@ -112,6 +131,35 @@ cdef object _to_numpy(const void* src, size_t nbytes, dtype):
     if nbytes:
         memcpy(&view[0], src, nbytes)
     return out.view(dtype)
+
+
+cdef vector[int32_t] _vector_int32(array) except *:
+    cdef const int32_t[::1] view = np.ascontiguousarray(array, np.int32)
+    cdef vector[int32_t] out
+    if view.shape[0]:
+        out.assign(&view[0], &view[0] + view.shape[0])
+    return out
+
+
+cdef vector[int64_t] _vector_int64(array) except *:
+    cdef const int64_t[::1] view = np.ascontiguousarray(array, np.int64)
+    cdef vector[int64_t] out
+    if view.shape[0]:
+        out.assign(&view[0], &view[0] + view.shape[0])
+    return out
+
+
+cdef vector[uint8_t] _vector_uint8(array) except *:
+    cdef const uint8_t[::1] view = np.ascontiguousarray(array, np.uint8)
+    cdef vector[uint8_t] out
+    if view.shape[0]:
+        out.assign(&view[0], &view[0] + view.shape[0])
+    return out
+
+
+cdef int _assign_int32(vector[int32_t]& out, array) except -1:
+    out = _vector_int32(array)
+    return 0
 
 
 cdef class TokenTrie:
@@ -173,21 +221,9 @@ cdef class DfaIndex:
         cdef DfaIndex index = DfaIndex._with_dfa(trie, transitions, accepting, eos_ids)
         if len(forms) != transitions.shape[0]:
             raise ValueError("mask store and DFA differ in their number of states")
-        cdef const uint8_t[::1] f = np.ascontiguousarray(forms, np.uint8)
-        cdef const int64_t[::1] o = np.ascontiguousarray(offsets, np.int64)
-        cdef const int32_t[::1] n = np.ascontiguousarray(lengths, np.int32)
-        cdef const int32_t[::1] d = np.ascontiguousarray(data, np.int32)
-        cdef vector[uint8_t] vf
-        cdef vector[int64_t] vo
-        cdef vector[int32_t] vn, vd
-        if f.shape[0]:
-            vf.assign(&f[0], &f[0] + f.shape[0])
-            vo.assign(&o[0], &o[0] + o.shape[0])
-            vn.assign(&n[0], &n[0] + n.shape[0])
-        if d.shape[0]:
-            vd.assign(&d[0], &d[0] + d.shape[0])
-        index.ptr.get().masks = CMaskStore(trie.ptr.get().vocab_size(), move(vf), move(vo),
-                                           move(vn), move(vd))
+        index.ptr.get().masks = CMaskStore(trie.ptr.get().vocab_size(), _vector_uint8(forms),
+                                           _vector_int64(offsets), _vector_int32(lengths),
+                                           _vector_int32(data))
         return index
 
     @staticmethod
@@ -255,42 +291,71 @@ cdef class CfgIndex:
     cdef shared_ptr[CCfgGrammar] ptr
 
     @staticmethod
-    def build(TokenTrie trie not None, terminals, const int32_t[::1] rule_lhs not None,
-              const int32_t[::1] rule_begin not None, const int32_t[::1] rhs not None,
-              int32_t num_nonterminals, int32_t start, eos_ids, int threads=1,
-              int64_t max_items_per_set=200000):
-        """Build from normalised tables; ``terminals`` is a list of (transitions, accepting)."""
+    def build(TokenTrie trie not None, tables, eos_ids, int threads=1, stores=None):
+        """Build from normalised ``CfgTables`` (constrain.automata.cfg), walking the token trie,
+        or, when ``stores`` (the dict of ``store_arrays()``) is given, from those arrays."""
         cdef CfgIndex index = CfgIndex.__new__(CfgIndex)
         index.ptr = make_shared[CCfgGrammar]()
         cdef CCfgGrammar* g = index.ptr.get()
+        g.trie = trie.ptr
         cdef CCfgTerminal term
         cdef const int32_t[:, ::1] transitions
         cdef const uint8_t[::1] accepting
-        g.trie = trie.ptr
-        for i, (trans, acc) in enumerate(terminals):
-            transitions = trans
-            accepting = acc
-            if transitions.shape[0] == 0 or transitions.shape[1] != 256 or accepting.shape[0] != transitions.shape[0]:
-                raise ValueError(f"terminal {i}: transitions must be [n_states > 0, 256]")
+        cdef const int32_t[::1] classes
+        for i, dfa in enumerate(tables.terminal_dfas):
+            transitions = np.ascontiguousarray(dfa.transitions, np.int32)
+            accepting = np.ascontiguousarray(dfa.accepting, np.uint8)
+            if transitions.shape[0] == 0:
+                raise ValueError(f"terminal {tables.terminal_names[i]!r} has an empty language")
             term.dfa = CByteDfa(&transitions[0, 0], &accepting[0], <int32_t>transitions.shape[0])
+            classes = np.ascontiguousarray(tables.state_classes[i], np.int32)
+            term.state_class.assign(&classes[0], &classes[0] + classes.shape[0])
+            g.num_classes = max(g.num_classes, int(np.max(classes)) + 1)
             g.terminals.push_back(term)
-        g.num_nonterminals = num_nonterminals
-        g.start = start
-        if rule_lhs.shape[0]:
-            g.rule_lhs.assign(&rule_lhs[0], &rule_lhs[0] + rule_lhs.shape[0])
-        g.rule_begin.assign(&rule_begin[0], &rule_begin[0] + rule_begin.shape[0])
-        if rhs.shape[0]:
-            g.rhs.assign(&rhs[0], &rhs[0] + rhs.shape[0])
+        g.num_nonterminals = len(tables.nonterminal_names)
+        g.start = tables.start
+        _assign_int32(g.rule_lhs, tables.rule_lhs)
+        _assign_int32(g.rule_begin, tables.rule_begin)
+        _assign_int32(g.rhs, tables.rhs)
         vocab_size = trie.ptr.get().vocab_size()
         for eos in eos_ids:
             if not 0 <= eos < vocab_size:
                 raise ValueError(f"end-of-sequence id {eos} is outside the vocabulary of {vocab_size}")
             g.eos_ids.push_back(eos)
-        g.max_items_per_set = max_items_per_set
         g.finalize()
-        with nogil:
-            g.build_stores(threads)
+        if stores is None:
+            with nogil:
+                g.build_stores(threads)
+            return index
+        if len(stores["forms"]) != g.num_classes or len(stores["state_begin"]) != g.num_classes + 1:
+            raise ValueError("cached stores do not match the grammar's state classes")
+        g.within = CMaskStore(vocab_size, _vector_uint8(stores["forms"]),
+                              _vector_int64(stores["offsets"]), _vector_int32(stores["lengths"]),
+                              _vector_int32(stores["data"]))
+        g.crossing = CCrossingStore(
+            trie.ptr.get()[0], _vector_int64(stores["state_begin"]),
+            _vector_int32(stores["suffix_token"]), _vector_int32(stores["suffix_offset"]),
+            _vector_int32(stores["suffix_lcp"]), _vector_int64(stores["tokens_begin"]),
+            _vector_int32(stores["token_ids"]))
         return index
+
+    def store_arrays(self):
+        """The within-terminal mask store and the crossing store as numpy arrays."""
+        cdef CCfgGrammar* g = self.ptr.get()
+        cdef CMaskStore* m = &g.within
+        cdef CCrossingStore* c = &g.crossing
+        return {
+            "forms": _to_numpy(m.forms().data(), m.forms().size(), np.uint8),
+            "offsets": _to_numpy(m.offsets().data(), m.offsets().size() * 8, np.int64),
+            "lengths": _to_numpy(m.lengths().data(), m.lengths().size() * 4, np.int32),
+            "data": _to_numpy(m.data().data(), m.data().size() * 4, np.int32),
+            "state_begin": _to_numpy(c.state_begins().data(), c.state_begins().size() * 8, np.int64),
+            "suffix_token": _to_numpy(c.suffix_tokens().data(), c.suffix_tokens().size() * 4, np.int32),
+            "suffix_offset": _to_numpy(c.suffix_offsets().data(), c.suffix_offsets().size() * 4, np.int32),
+            "suffix_lcp": _to_numpy(c.suffix_lcps().data(), c.suffix_lcps().size() * 4, np.int32),
+            "tokens_begin": _to_numpy(c.token_begins().data(), c.token_begins().size() * 8, np.int64),
+            "token_ids": _to_numpy(c.token_ids().data(), c.token_ids().size() * 4, np.int32),
+        }
 
     def matcher(self):
         """A new Matcher at the start of the grammar."""

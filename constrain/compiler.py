@@ -73,7 +73,7 @@ def compile(grammar: Grammar, vocab: Vocabulary, *, threads: Optional[int] = Non
     if grammar.is_regular:
         index = _load_or_build_dfa(grammar, vocab, key, threads, cache_on_disk)
     else:
-        index = _build_cfg(grammar, vocab, threads)
+        index = _load_or_build_cfg(grammar, vocab, key, threads, cache_on_disk)
     compiled = CompiledGrammar(grammar, vocab, index)
     with _memory_cache_lock:
         _memory_cache[key] = compiled
@@ -82,13 +82,21 @@ def compile(grammar: Grammar, vocab: Vocabulary, *, threads: Optional[int] = Non
     return compiled
 
 
-def _build_cfg(grammar: Grammar, vocab: Vocabulary, threads: int) -> CfgIndex:
-    tables = grammar.tables
-    terminals = [(np.ascontiguousarray(d.transitions, dtype=np.int32),
-                  np.ascontiguousarray(d.accepting, dtype=np.uint8)) for d in tables.terminal_dfas]
-    return CfgIndex.build(token_trie(vocab), terminals, tables.rule_lhs, tables.rule_begin,
-                          tables.rhs, len(tables.nonterminal_names), tables.start,
-                          vocab.eos_token_ids, threads=threads)
+def _load_or_build_cfg(grammar: Grammar, vocab: Vocabulary, key: str, threads: int,
+                       cache_on_disk: bool) -> CfgIndex:
+    trie = token_trie(vocab)
+    path = cache.cache_path("grammar", key, ".npz") if cache_on_disk else None
+    if path is not None:
+        arrays = cache.load_arrays(path)
+        if arrays is not None:
+            try:
+                return CfgIndex.build(trie, grammar.tables, vocab.eos_token_ids, stores=arrays)
+            except (KeyError, ValueError):
+                pass  # a stale or damaged cache entry: rebuild it below
+    index = CfgIndex.build(trie, grammar.tables, vocab.eos_token_ids, threads=threads)
+    if path is not None:
+        cache.save_arrays(path, **index.store_arrays())
+    return index
 
 
 def _load_or_build_dfa(grammar: Grammar, vocab: Vocabulary, key: str, threads: int,

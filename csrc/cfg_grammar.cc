@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 namespace constrain {
 
@@ -24,6 +23,12 @@ void CfgGrammar::finalize() {
   for (int32_t s : rhs)
     if (s >= num_nonterminals || (s < 0 && ~s >= n_terms))
       throw std::invalid_argument("rule symbol " + std::to_string(s) + " out of range");
+  for (const CfgTerminal& t : terminals) {
+    if (static_cast<int32_t>(t.state_class.size()) != t.dfa.num_states())
+      throw std::invalid_argument("a terminal's state classes do not match its DFA");
+    for (int32_t c : t.state_class)
+      if (c < 0 || c >= num_classes) throw std::invalid_argument("state class out of range");
+  }
   nullable.assign(num_nonterminals, 0);
   for (bool changed = true; changed;) {
     changed = false;
@@ -40,20 +45,13 @@ void CfgGrammar::finalize() {
 }
 
 void CfgGrammar::build_stores(int threads) {
-  const int32_t n = static_cast<int32_t>(terminals.size());
-  threads = std::max(1, std::min(threads, n));
-  auto work = [this, n, threads](int worker) {
-    for (int32_t t = worker; t < n; t += threads) {
-      CfgTerminal& term = terminals[t];
-      term.within = MaskStore::build(term.dfa, *trie, 1);
-      term.crossing = CrossingStore::build(term.dfa, *trie, term.within);
-    }
-  };
-  if (threads == 1) return work(0);
-  std::vector<std::thread> pool;
-  for (int w = 1; w < threads; ++w) pool.emplace_back(work, w);
-  work(0);
-  for (auto& t : pool) t.join();
+  std::vector<DfaRoot> roots(num_classes, DfaRoot{nullptr, -1});
+  for (const CfgTerminal& t : terminals)
+    for (int32_t q = 0; q < t.dfa.num_states(); ++q) roots[t.state_class[q]] = {&t.dfa, q};
+  for (const DfaRoot& r : roots)
+    if (r.dfa == nullptr) throw std::invalid_argument("a state class has no state");
+  within = MaskStore::build(roots, *trie, threads);
+  crossing = CrossingStore::build(roots, *trie, within);
 }
 
 bool CfgGrammar::is_eos(int32_t id) const {
@@ -61,9 +59,9 @@ bool CfgGrammar::is_eos(int32_t id) const {
 }
 
 size_t CfgGrammar::memory_bytes() const {
-  size_t total = sizeof(*this) + (rule_lhs.size() + rule_begin.size() + rhs.size()) * 4;
-  for (const CfgTerminal& t : terminals)
-    total += t.dfa.memory_bytes() + t.within.memory_bytes() + t.crossing.memory_bytes();
+  size_t total = sizeof(*this) + (rule_lhs.size() + rule_begin.size() + rhs.size()) * 4 +
+                 within.memory_bytes() + crossing.memory_bytes();
+  for (const CfgTerminal& t : terminals) total += t.dfa.memory_bytes() + t.state_class.size() * 4;
   return total;
 }
 

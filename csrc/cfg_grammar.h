@@ -17,13 +17,17 @@ namespace constrain {
 
 struct CfgTerminal {
   ByteDfa dfa;
-  MaskStore within;        // tokens over which the DFA stays live (the terminal may go on)
-  CrossingStore crossing;  // tokens in which the terminal may end, with what follows
+  // The store entry of each DFA state: states of any terminals with the same residual
+  // language share an entry (e.g. the trailing-whitespace state of every JSON terminal).
+  std::vector<int32_t> state_class;
 };
 
 struct CfgGrammar {
   std::shared_ptr<const TokenTrie> trie;
   std::vector<CfgTerminal> terminals;
+  int32_t num_classes = 0;
+  MaskStore within;        // per class: tokens over which the terminal stays live
+  CrossingStore crossing;  // per class: tokens in which the terminal may end, and what follows
   int32_t num_nonterminals = 0;
   int32_t start = 0;  // the start nonterminal
   // Rule r: rule_lhs[r] -> rhs[rule_begin[r] .. rule_begin[r + 1]). A symbol >= 0 is a
@@ -41,7 +45,7 @@ struct CfgGrammar {
 
   // Checks the tables and derives rules_of and nullable; throws std::invalid_argument.
   void finalize();
-  // Builds every terminal's stores (terminals split over `threads` threads).
+  // Builds the stores of every state class (split over `threads` threads).
   void build_stores(int threads);
 
   int32_t rule_length(int32_t r) const { return rule_begin[r + 1] - rule_begin[r]; }
@@ -51,6 +55,9 @@ struct CfgGrammar {
     return dot < rule_length(r) ? rhs[rule_begin[r] + dot] : kNoSymbol;
   }
   bool terminal_nullable(int32_t t) const { return terminals[t].dfa.accepting(0); }
+  int32_t class_of(int32_t terminal, int32_t state) const {
+    return terminals[terminal].state_class[state];
+  }
   bool is_eos(int32_t id) const;
   size_t memory_bytes() const;
 };

@@ -48,47 +48,78 @@ bool CfgMatcher::accept_bytes(const uint8_t* data, size_t length) {
   return true;
 }
 
+namespace {
+
+// The first suffix in (s, end) that does not start with the first `length` bytes of suffix s.
+// Suffixes are sorted, so those that do form one block right after s.
+int64_t skip_prefix_block(const CrossingStore& cs, const TokenTrie& trie, int64_t s, int64_t end,
+                          int32_t length) {
+  const uint8_t* prefix = trie.token_data(cs.suffix_token(s)) + cs.suffix_offset(s);
+  int64_t lo = s + 1, hi = end;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    const uint8_t* other = trie.token_data(cs.suffix_token(mid)) + cs.suffix_offset(mid);
+    const int64_t other_length = trie.token_length(cs.suffix_token(mid)) - cs.suffix_offset(mid);
+    if (other_length >= length && std::memcmp(other, prefix, length) == 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+}  // namespace
+
 void CfgMatcher::fill_bitmask(int32_t* row, int64_t words) const {
   const int64_t own = (vocab_size() + 31) / 32;
   if (words < own) throw std::invalid_argument("bitmask row narrower than the vocabulary");
   uint32_t* out = reinterpret_cast<uint32_t*>(row);
   std::memset(out, 0, words * sizeof(uint32_t));
-  const bool accepting = is_accepting();
   if (!terminated_) {
-    // The terminal items of the last set, sorted so equal (terminal, origin) pairs and equal
-    // (terminal, state) pairs are adjacent.
+    // The terminal items of the last set as (terminal, origin, state class), sorted so items
+    // of one terminal and origin are adjacent.
     const size_t last = chart_.num_sets() - 1;
-    std::vector<EarleyItem> terms;
+    struct Pending {
+      int32_t terminal, origin, state_class;
+    };
+    std::vector<Pending> items;
     for (const EarleyItem* it = chart_.set_begin(last); it != chart_.set_end(last); ++it)
-      if (it->is_terminal()) terms.push_back(*it);
-    std::sort(terms.begin(), terms.end(), [](const EarleyItem& x, const EarleyItem& y) {
-      return x.a != y.a ? x.a < y.a : (x.origin != y.origin ? x.origin < y.origin : x.b < y.b);
+      if (it->is_terminal())
+        items.push_back({~it->a, it->origin, grammar_->class_of(~it->a, it->b)});
+    std::sort(items.begin(), items.end(), [](const Pending& x, const Pending& y) {
+      return x.terminal != y.terminal ? x.terminal < y.terminal
+             : x.origin != y.origin   ? x.origin < y.origin
+                                      : x.state_class < y.state_class;
     });
-    scratch_.resize(own);
     // Tokens that stay inside a terminal: allowed whatever follows it.
-    std::vector<std::pair<int32_t, int32_t>> seen;
-    for (const EarleyItem& it : terms) {
-      if (std::find(seen.begin(), seen.end(), std::make_pair(it.a, it.b)) != seen.end()) continue;
-      seen.emplace_back(it.a, it.b);
-      grammar_->terminals[~it.a].within.or_into(it.b, row, reinterpret_cast<int32_t*>(scratch_.data()));
-    }
-    // Tokens in which a terminal ends: their suffixes are run through the chart from the set
-    // the terminal's end leads to.
+    scratch_.resize(own);
+    std::vector<int32_t> classes;
+    for (const Pending& p : items) classes.push_back(p.state_class);
+    std::sort(classes.begin(), classes.end());
+    classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+    for (int32_t c : classes)
+      grammar_->within.or_into(c, row, reinterpret_cast<int32_t*>(scratch_.data()));
+    // Tokens in which a terminal ends: their suffixes run through the chart from the set the
+    // terminal's end leads to.
+    const CrossingStore& cs = grammar_->crossing;
     const TokenTrie& trie = *grammar_->trie;
-    for (size_t g = 0; g < terms.size();) {
+    for (size_t g = 0; g < items.size();) {
       size_t h = g;
-      while (h < terms.size() && terms[h].a == terms[g].a && terms[h].origin == terms[g].origin) ++h;
-      const CrossingStore& cs = grammar_->terminals[~terms[g].a].crossing;
+      while (h < items.size() && items[h].terminal == items[g].terminal &&
+             items[h].origin == items[g].origin)
+        ++h;
       bool any = false;
-      for (size_t k = g; k < h && !any; ++k) any = cs.begin(terms[k].b) < cs.end(terms[k].b);
+      for (size_t k = g; k < h && !any; ++k)
+        any = cs.begin(items[k].state_class) < cs.end(items[k].state_class);
       if (any) {
-        chart_.push_terminal_end(~terms[g].a, terms[g].origin);
-        const size_t base = chart_.num_sets();  // sets base + d - 1 hold the suffix's first d bytes
+        chart_.push_terminal_end(items[g].terminal, items[g].origin);
+        const size_t base = chart_.num_sets();  // sets base + d - 1 hold a suffix's first d bytes
         for (size_t k = g; k < h; ++k) {
+          if (k > g && items[k].state_class == items[k - 1].state_class) continue;
           int32_t depth = 0;
-          const int64_t end = cs.end(terms[k].b);
-          for (int64_t s = cs.begin(terms[k].b); s < end;) {
-            const int32_t lcp = s == cs.begin(terms[k].b) ? 0 : cs.suffix_lcp(s);
+          const int64_t first = cs.begin(items[k].state_class), end = cs.end(items[k].state_class);
+          for (int64_t s = first; s < end;) {
+            const int32_t lcp = s == first ? 0 : cs.suffix_lcp(s);
             if (lcp < depth) {
               chart_.truncate(base + lcp);
               depth = lcp;
@@ -101,11 +132,8 @@ void CfgMatcher::fill_bitmask(int32_t* row, int64_t words) const {
               for (const int32_t* t = cs.tokens_begin(s); t != cs.tokens_end(s); ++t)
                 out[*t >> 5] |= 1u << (*t & 31);
               ++s;
-              continue;
-            }
-            // bytes[0..depth] is rejected: skip every suffix that starts with it.
-            const int32_t dead = depth + 1;
-            for (++s; s < end && cs.suffix_lcp(s) >= dead; ++s) {
+            } else {  // bytes[0..depth] is rejected: skip every suffix that starts with them
+              s = skip_prefix_block(cs, trie, s, end, depth + 1);
             }
           }
           chart_.truncate(base);
@@ -115,7 +143,7 @@ void CfgMatcher::fill_bitmask(int32_t* row, int64_t words) const {
       g = h;
     }
   }
-  if (accepting)
+  if (is_accepting())
     for (int32_t id : grammar_->eos_ids) out[id >> 5] |= 1u << (id & 31);
 }
 

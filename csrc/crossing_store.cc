@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 namespace constrain {
 
@@ -14,10 +15,10 @@ struct Entry {
 
 }  // namespace
 
-CrossingStore CrossingStore::build(const ByteDfa& dfa, const TokenTrie& trie,
+CrossingStore CrossingStore::build(const std::vector<DfaRoot>& roots, const TokenTrie& trie,
                                    const MaskStore& within) {
   CrossingStore store;
-  const int32_t n_states = dfa.num_states();
+  const int32_t n_states = static_cast<int32_t>(roots.size());
   const size_t n_nodes = trie.num_nodes();
   std::vector<int32_t> state_at_depth(trie.max_depth() + 1);
   std::vector<uint32_t> allowed(within.num_words());
@@ -43,9 +44,10 @@ CrossingStore CrossingStore::build(const ByteDfa& dfa, const TokenTrie& trie,
   };
 
   for (int32_t s = 0; s < n_states; ++s) {
+    const ByteDfa& dfa = *roots[s].dfa;
     within.fill(s, reinterpret_cast<int32_t*>(allowed.data()));
     entries.clear();
-    state_at_depth[0] = s;
+    state_at_depth[0] = roots[s].state;
     size_t i = 0;
     while (i < n_nodes) {
       const uint16_t d = trie.depth(i);
@@ -90,6 +92,38 @@ CrossingStore CrossingStore::build(const ByteDfa& dfa, const TokenTrie& trie,
   // tokens_begin_ holds one entry per suffix plus the final end: suffix k's tokens are
   // [tokens_begin_[k], tokens_begin_[k + 1]).
   return store;
+}
+
+CrossingStore::CrossingStore(const TokenTrie& trie, std::vector<int64_t> state_begin,
+                             std::vector<int32_t> suffix_token, std::vector<int32_t> suffix_offset,
+                             std::vector<int32_t> suffix_lcp, std::vector<int64_t> tokens_begin,
+                             std::vector<int32_t> token_ids)
+    : state_begin_(std::move(state_begin)),
+      suffix_token_(std::move(suffix_token)),
+      suffix_offset_(std::move(suffix_offset)),
+      suffix_lcp_(std::move(suffix_lcp)),
+      tokens_begin_(std::move(tokens_begin)),
+      token_ids_(std::move(token_ids)) {
+  const size_t n = suffix_token_.size();
+  auto bad = [](const char* what) { throw std::invalid_argument(std::string("crossing store: ") + what); };
+  if (state_begin_.empty() || state_begin_.front() != 0 ||
+      state_begin_.back() != static_cast<int64_t>(n))
+    bad("state offsets");
+  for (size_t i = 1; i < state_begin_.size(); ++i)
+    if (state_begin_[i] < state_begin_[i - 1]) bad("state offsets decrease");
+  if (suffix_offset_.size() != n || suffix_lcp_.size() != n || tokens_begin_.size() != n + 1 ||
+      tokens_begin_.front() != 0 || tokens_begin_.back() != static_cast<int64_t>(token_ids_.size()))
+    bad("array sizes");
+  for (size_t k = 0; k < n; ++k) {
+    const int32_t t = suffix_token_[k];
+    if (t < 0 || t >= trie.vocab_size() || suffix_offset_[k] < 1 ||
+        suffix_offset_[k] >= trie.token_length(t) || suffix_lcp_[k] < 0 ||
+        suffix_lcp_[k] > trie.token_length(t) - suffix_offset_[k] ||
+        tokens_begin_[k + 1] < tokens_begin_[k])
+      bad("suffix out of range");
+  }
+  for (int32_t t : token_ids_)
+    if (t < 0 || t >= trie.vocab_size()) bad("token id out of range");
 }
 
 size_t CrossingStore::memory_bytes() const {

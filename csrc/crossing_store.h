@@ -21,11 +21,26 @@ namespace constrain {
 class CrossingStore {
  public:
   CrossingStore() = default;
-  // Tokens already in `within` for a state (the DFA stays live over the whole token) are left
-  // out: they are allowed whatever follows the terminal.
-  static CrossingStore build(const ByteDfa& dfa, const TokenTrie& trie, const MaskStore& within);
+  // Entry i describes roots[i]. Tokens in entry i of `within` (the DFA stays live over the
+  // whole token) are left out: they are allowed whatever follows the terminal.
+  static CrossingStore build(const std::vector<DfaRoot>& roots, const TokenTrie& trie,
+                             const MaskStore& within);
 
-  // Suffixes of state q are the indices [begin(q), end(q)).
+  // Rebuilds a store from the arrays the accessors below return (e.g. from a disk cache);
+  // checks every index against the trie.
+  CrossingStore(const TokenTrie& trie, std::vector<int64_t> state_begin,
+                std::vector<int32_t> suffix_token, std::vector<int32_t> suffix_offset,
+                std::vector<int32_t> suffix_lcp, std::vector<int64_t> tokens_begin,
+                std::vector<int32_t> token_ids);
+
+  const std::vector<int64_t>& state_begins() const { return state_begin_; }
+  const std::vector<int32_t>& suffix_tokens() const { return suffix_token_; }
+  const std::vector<int32_t>& suffix_offsets() const { return suffix_offset_; }
+  const std::vector<int32_t>& suffix_lcps() const { return suffix_lcp_; }
+  const std::vector<int64_t>& token_begins() const { return tokens_begin_; }
+  const std::vector<int32_t>& token_ids() const { return token_ids_; }
+
+  // Suffixes of entry q are the indices [begin(q), end(q)).
   int64_t begin(int32_t state) const { return state_begin_[state]; }
   int64_t end(int32_t state) const { return state_begin_[state + 1]; }
   // The bytes of suffix k live in the token trie: token_data(token) + offset.

@@ -61,9 +61,16 @@ uint64_t hash_set(const EncodedSet& s) {
 }  // namespace
 
 MaskStore MaskStore::build(const ByteDfa& dfa, const TokenTrie& trie, int threads) {
+  std::vector<DfaRoot> roots;
+  for (int32_t s = 0; s < dfa.num_states(); ++s) roots.push_back({&dfa, s});
+  return build(roots, trie, threads);
+}
+
+MaskStore MaskStore::build(const std::vector<DfaRoot>& roots, const TokenTrie& trie,
+                           int threads) {
   MaskStore store;
   store.vocab_size_ = trie.vocab_size();
-  const int32_t n_states = dfa.num_states();
+  const int32_t n_states = static_cast<int32_t>(roots.size());
   store.forms_.resize(n_states);
   store.offsets_.resize(n_states);
   store.lengths_.resize(n_states);
@@ -79,7 +86,8 @@ MaskStore MaskStore::build(const ByteDfa& dfa, const TokenTrie& trie, int thread
     auto work = [&](int worker) {
       std::vector<int32_t> stack(trie.max_depth() + 1), ids;
       for (int32_t k = worker; k < count; k += threads) {
-        collect_live_tokens(dfa, trie, first + k, stack, ids);
+        const DfaRoot& root = roots[first + k];
+        collect_live_tokens(*root.dfa, trie, root.state, stack, ids);
         encoded[k] = encode(ids, store.vocab_size_);
       }
     };

@@ -17,10 +17,19 @@ namespace constrain {
 
 enum class MaskForm : uint8_t { kAllowList = 0, kDenyList = 1, kBitmask = 2 };
 
+// A DFA state to build a token set for: the tokens over which `dfa` stays live from `state`.
+struct DfaRoot {
+  const ByteDfa* dfa;
+  int32_t state;
+};
+
 class MaskStore {
  public:
   MaskStore() = default;
-  // Walks the token trie once per state; states are split over `threads` threads.
+  // Walks the token trie once per root (entry i of the store is roots[i]); roots are split
+  // over `threads` threads.
+  static MaskStore build(const std::vector<DfaRoot>& roots, const TokenTrie& trie, int threads);
+  // The store of every state of one DFA (entry i is state i).
   static MaskStore build(const ByteDfa& dfa, const TokenTrie& trie, int threads);
   // Rebuilds a store from the arrays that `forms`, `offsets`, `lengths` and `data` return.
   MaskStore(int32_t vocab_size, std::vector<uint8_t> forms, std::vector<int64_t> offsets,
