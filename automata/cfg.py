@@ -11,8 +11,9 @@ times between any two terminals and at both ends. Every lexing counts.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, Union
 
 import numpy as np
 
@@ -30,7 +31,9 @@ class Cfg:
     """A context-free grammar over regular terminals.
 
     Attributes:
-        terminals: terminal name -> regex AST of its language.
+        terminals: terminal name -> its language: a regex AST, or a ``ByteDFA`` (for languages
+            built by automaton operations, e.g. intersections; those cannot be combined with
+            ``ignore``).
         rules: nonterminal name -> its alternatives, each a tuple of symbol names (terminal or
             nonterminal names; the two name sets are disjoint).
         start: the start nonterminal.
@@ -38,7 +41,7 @@ class Cfg:
         origins: optional symbol name -> where it was defined (e.g. "line 3"), for messages.
     """
 
-    terminals: Mapping[str, Node]
+    terminals: Mapping[str, Union[Node, ByteDFA]]
     rules: Mapping[str, tuple[tuple[str, ...], ...]]
     start: str
     ignore: tuple[str, ...] = ()
@@ -68,6 +71,19 @@ class CfgTables:
     rhs: np.ndarray
     start: int
     state_classes: tuple[np.ndarray, ...]
+
+
+def fingerprint(tables: CfgTables) -> str:
+    """A sha256 of everything that defines the language of normalised tables."""
+    h = hashlib.sha256(b"constrain.CfgTables v1")
+    arrays = [tables.rule_lhs, tables.rule_begin, tables.rhs, np.array([tables.start], np.int64)]
+    for dfa in tables.terminal_dfas:
+        arrays += [np.array(dfa.transitions.shape, np.int64), dfa.transitions, dfa.accepting]
+    for a in arrays:
+        data = np.ascontiguousarray(a).tobytes()
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
 
 
 def normalize(cfg: Cfg) -> CfgTables:
@@ -109,6 +125,9 @@ def _fold_ignore(cfg: Cfg):
         ignored = repeat(alternation([cfg.terminals[n] for n in cfg.ignore]), 0, None)
         used = {s for alts in rules.values() for a in alts for s in a if s in terminals}
         for name in used:
+            if isinstance(terminals[name], ByteDFA):
+                raise GrammarError(f"terminal {name!r}{cfg.where(name)} is given as a DFA, which "
+                                   "cannot be combined with ignored terminals")
             terminals[name] = concat([terminals[name], ignored])
         terminals[IGNORE] = ignored
         rules[START] = [(IGNORE, cfg.start)]
@@ -123,6 +142,9 @@ def _terminal_dfas(cfg: Cfg, terminals, rules) -> dict[str, ByteDFA]:
     by_ast: dict[Node, ByteDFA] = {}
     for name in sorted(used):
         node = terminals[name]
+        if isinstance(node, ByteDFA):
+            dfas[name] = node
+            continue
         if node not in by_ast:
             try:
                 by_ast[node] = ast_to_dfa(node, name)

@@ -6,7 +6,7 @@ import functools
 import hashlib
 from typing import Iterable, Optional, Union
 
-from .automata.cfg import Cfg, CfgTables, normalize
+from .automata.cfg import Cfg, CfgTables, fingerprint, normalize
 from .automata.dfa import ByteDFA, dfa_from_strings
 from .automata.lark_grammar import cfg_from_lark
 from .automata.regex import regex_to_dfa
@@ -74,17 +74,13 @@ class Grammar:
         """
         if not isinstance(text, str):
             raise TypeError(f"a Lark grammar must be a str, not {type(text).__name__}")
-        return cls.from_cfg(cfg_from_lark(text, start=start), kind="lark",
-                            source=f"{start}\0{text}".encode())
+        return cls.from_cfg(cfg_from_lark(text, start=start), kind="lark")
 
     @classmethod
-    def from_cfg(cls, cfg: Cfg, *, kind: str = "cfg", source: Optional[bytes] = None) -> "Grammar":
-        """A grammar from the IR (``constrain.automata.cfg.Cfg``), as front ends build it.
-
-        ``source`` identifies the grammar for caching (default: the IR's text form).
-        """
+    def from_cfg(cls, cfg: Cfg, *, kind: str = "cfg") -> "Grammar":
+        """A grammar from the IR (``constrain.automata.cfg.Cfg``), as front ends build it."""
         tables = normalize(cfg)
-        return cls(kind, source if source is not None else repr(cfg).encode(), tables=tables)
+        return cls(kind, fingerprint(tables).encode(), tables=tables)
 
     @classmethod
     def builtin(cls, name: str) -> "Grammar":

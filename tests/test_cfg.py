@@ -168,6 +168,7 @@ def test_compiled_cfg_round_trips_through_the_disk_cache(tmp_path, monkeypatch):
     from constrain.compiler import _memory_cache
 
     monkeypatch.setenv("CONSTRAIN_CACHE_DIR", str(tmp_path))
+    _memory_cache.clear()
     grammar = cn.Grammar.from_lark(AMBIGUOUS)
     fresh = cn.compile(grammar, BYTES)
     files = list(tmp_path.rglob("*.npz"))

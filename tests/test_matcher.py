@@ -204,6 +204,7 @@ def test_apply_bitmask_masks_disallowed_and_padded_logits(vocab):
 
 def test_compiled_grammar_round_trips_through_the_disk_cache(vocab, tmp_path, monkeypatch):
     monkeypatch.setenv("CONSTRAIN_CACHE_DIR", str(tmp_path))
+    _memory_cache.clear()
     grammar = cn.Grammar.from_regex(r"(ab|c)+-é{1,3}")
     fresh = cn.compile(grammar, vocab)
     assert list(tmp_path.rglob("*.npz")), "compile() wrote no cache file"
@@ -218,6 +219,7 @@ def test_compiled_grammar_round_trips_through_the_disk_cache(vocab, tmp_path, mo
 
 def test_damaged_disk_cache_is_rebuilt(vocab, tmp_path, monkeypatch):
     monkeypatch.setenv("CONSTRAIN_CACHE_DIR", str(tmp_path))
+    _memory_cache.clear()
     grammar = cn.Grammar.from_regex(r"c(ab)*")
     expected = allowed(cn.compile(grammar, vocab).matcher())
     for path in tmp_path.rglob("*.npz"):
