@@ -13,6 +13,7 @@ from ._version import __version__
 from .bitmask import allocate_bitmask, apply_bitmask, bitmask_to_ids
 from .compiler import CompiledGrammar, compile
 from .errors import ConstrainError, GrammarError, RegexError, VocabularyError
+from .generate import generate
 from .grammar import Grammar
 from .vocabulary import Vocabulary
 
@@ -31,4 +32,14 @@ __all__ = [
     "bitmask_to_ids",
     "compile",
     "fill_bitmasks",
+    "generate",
 ]
+
+
+def __getattr__(name):
+    # constrain.hf needs transformers: import it on first use, not with the package.
+    if name == "hf":
+        import importlib
+
+        return importlib.import_module(".hf", __name__)
+    raise AttributeError(f"module 'constrain' has no attribute {name!r}")

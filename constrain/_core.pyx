@@ -538,7 +538,8 @@ def fill_bitmasks(matchers, bitmask, rows=None, threads=None):
     cdef int n_threads
     if threads is None:
         import os
-        n_threads = max(1, min(os.cpu_count() or 1, <int>cms.size() // 16))
+        # Starting a thread costs tens of microseconds, about what 16-64 light masks take.
+        n_threads = max(1, min(os.cpu_count() or 1, <int>cms.size() // 64))
     else:
         n_threads = max(1, int(threads))
     with nogil:

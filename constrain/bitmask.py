@@ -6,6 +6,7 @@ Layout (shared with XGrammar and llguidance): int32 ``[rows, ceil(vocab_size / 3
 
 from __future__ import annotations
 
+import sys
 from typing import Optional, Sequence
 
 import numpy as np
@@ -35,9 +36,13 @@ def apply_bitmask(logits, bitmask, indices: Optional[Sequence[int]] = None):
     """Set the logits of disallowed tokens to -inf, in place; returns ``logits``.
 
     ``logits``: float tensor ``[rows, V]`` (or ``[V]``) on any device; ``bitmask``: int32
-    ``[rows, words]`` (numpy or torch, any device). ``indices`` picks the logits rows to mask
-    (bitmask row i applies to logits row indices[i]); by default row i to row i. Logits columns
-    past ``32 * words`` (a model's padded vocabulary) are masked too.
+    ``[rows, words]`` (numpy or torch, any device; for CUDA logits ideally pinned CPU memory,
+    copied asynchronously). ``indices`` picks the logits rows to mask (bitmask row i applies
+    to logits row indices[i]); by default row i to row i. Logits columns past ``32 * words``
+    (a model's padded vocabulary) are masked too.
+
+    Paths: CPU logits with a CPU bitmask unpack bits with numpy (one byte per token); CUDA
+    logits use a fused Triton kernel when triton is installed; otherwise torch ops.
     """
     import torch
 
@@ -49,6 +54,15 @@ def apply_bitmask(logits, bitmask, indices: Optional[Sequence[int]] = None):
         bitmask = bitmask.unsqueeze(0)
     if bitmask.dtype != torch.int32:
         raise TypeError(f"bitmask must be int32, not {bitmask.dtype}")
+    if indices is None and bitmask.shape[0] == target.shape[0]:
+        if target.device.type == "cpu" and bitmask.device.type == "cpu" and sys.byteorder == "little":
+            _apply_cpu(target, bitmask)
+            return logits
+        if target.is_cuda:
+            from .kernels import apply_triton
+
+            if apply_triton(target, bitmask):
+                return logits
     bitmask = bitmask.to(target.device, non_blocking=True)
     rows = list(range(bitmask.shape[0])) if indices is None else list(indices)
     if len(rows) != bitmask.shape[0]:
@@ -61,6 +75,21 @@ def apply_bitmask(logits, bitmask, indices: Optional[Sequence[int]] = None):
         index = torch.as_tensor(rows, device=target.device)
         target[index] = target[index].masked_fill(~allowed, float("-inf"))
     return logits
+
+
+def _apply_cpu(target, mask) -> None:
+    """CPU path: one byte per token from ``numpy.unpackbits``, then ``masked_fill_``."""
+    import torch
+
+    vocab = target.shape[1]
+    covered = min(vocab, 32 * mask.shape[1])
+    words = np.ascontiguousarray(mask.numpy())
+    # Little-endian int32 words viewed as bytes put token t at bit t % 8 of byte t // 8.
+    refused = np.unpackbits(np.invert(words).view(np.uint8), axis=1, count=covered,
+                            bitorder="little")
+    target[:, :covered].masked_fill_(torch.from_numpy(refused).view(torch.bool), float("-inf"))
+    if covered < vocab:
+        target[:, covered:] = float("-inf")
 
 
 def _unpack(bitmask, vocab: int):
