@@ -37,7 +37,8 @@ setup(
     long_description=open(os.path.join(HERE, "README.md")).read() if os.path.exists(os.path.join(HERE, "README.md")) else "",
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
-    packages=["constrain", "constrain.automata", "constrain.grammars", "constrain.hf", "constrain.ltl"],
+    packages=["constrain", "constrain.automata", "constrain.grammars", "constrain.hf", "constrain.ltl",
+              "constrain.sampling"],
     package_dir={
         "constrain": "constrain",
         "constrain.automata": "automata",

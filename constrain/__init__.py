@@ -13,6 +13,7 @@ from ._version import __version__
 from .bitmask import allocate_bitmask, apply_bitmask, bitmask_to_ids
 from .compiler import CompiledGrammar, compile
 from .errors import ConstrainError, GrammarError, RegexError, VocabularyError
+from . import sampling
 from .generate import generate
 from .grammar import Grammar
 from .vocabulary import Vocabulary
@@ -33,6 +34,7 @@ __all__ = [
     "compile",
     "fill_bitmasks",
     "generate",
+    "sampling",
 ]
 
 
