@@ -24,7 +24,7 @@ class Grammar:
     """
 
     def __init__(self, kind: str, source: bytes, *, dfa: Optional[ByteDFA] = None,
-                 tables: Optional[CfgTables] = None):
+                 tables: Optional[CfgTables] = None, cfg: Optional[Cfg] = None):
         if (dfa is None) == (tables is None):
             raise ValueError("a Grammar holds either a DFA or CFG tables")
         if dfa is not None and dfa.is_empty:
@@ -32,6 +32,7 @@ class Grammar:
         self.kind = kind
         self._dfa = dfa
         self._tables = tables
+        self._cfg = cfg
         self._fingerprint = hashlib.sha256(kind.encode() + b"\0" + source).hexdigest()
 
     @classmethod
@@ -80,7 +81,7 @@ class Grammar:
     def from_cfg(cls, cfg: Cfg, *, kind: str = "cfg") -> "Grammar":
         """A grammar from the IR (``constrain.automata.cfg.Cfg``), as front ends build it."""
         tables = normalize(cfg)
-        return cls(kind, fingerprint(tables).encode(), tables=tables)
+        return cls(kind, fingerprint(tables).encode(), tables=tables, cfg=cfg)
 
     @classmethod
     def builtin(cls, name: str) -> "Grammar":
@@ -114,6 +115,13 @@ class Grammar:
         if self._tables is None:
             raise GrammarError(f"a {self.kind} grammar has no rule tables")
         return self._tables
+
+    def to_cfg(self) -> Cfg:
+        """The grammar in the IR, for composing it into larger grammars (a regular grammar
+        becomes one rule over one DFA terminal)."""
+        if self._cfg is not None:
+            return self._cfg
+        return Cfg(terminals={"TEXT": self._dfa}, rules={"start": (("TEXT",),)}, start="start")
 
     @property
     def fingerprint(self) -> str:
