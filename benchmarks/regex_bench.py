@@ -27,11 +27,9 @@ import datetime
 import importlib.metadata
 import json
 import os
-import platform
 import random
 import re
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -39,9 +37,22 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-TOKENIZER_ROOT = "/work/shared/tokenizers"
-MARK_START = "<!-- regex-bench:start -->"
-MARK_END = "<!-- regex-bench:end -->"
+from benchmarks.common import (
+    TOKENIZER_ROOT,
+    describe_diff,
+    fmt,
+    load_average,
+    machine_description,
+    mask_to_bools,
+    new_bitmask,
+    percentile,
+    special_ids,
+    tokenizer_path,
+    versions,
+    write_markdown,
+)
+
+MARKDOWN_BLOCK = "regex-bench"  # written between <!-- regex-bench:start --> and :end -->
 COMPILE_BUDGET_S = 2.0
 NOTES = """Notes:
 
@@ -239,27 +250,6 @@ def token_bytes(tok: Any) -> dict[int, bytes]:
         else:
             out[tid] = piece.replace("▁", " ").encode("utf-8")
     return out
-
-
-def special_ids(tok: Any) -> set[int]:
-    """Return ids that are special or added tokens (excluded from mask comparisons)."""
-    ids = set(tok.all_special_ids)
-    ids.update(int(i) for i in tok.added_tokens_decoder)
-    return ids
-
-
-def mask_to_bools(bitmask: np.ndarray, n: int) -> np.ndarray:
-    """Expand one int32 bitmask row (bit t%32 of word t//32) to ``n`` booleans."""
-    bits = np.unpackbits(bitmask.reshape(-1).view(np.uint8), bitorder="little")
-    out = np.zeros(n, dtype=bool)
-    m = min(n, bits.size)
-    out[:m] = bits[:m].astype(bool)
-    return out
-
-
-def new_bitmask(vocab_size: int) -> np.ndarray:
-    """Allocate a zeroed ``(1, ceil(V/32))`` int32 bitmask."""
-    return np.zeros((1, (vocab_size + 31) // 32), dtype=np.int32)
 
 
 # --------------------------------------------------------------------------------------
@@ -580,19 +570,6 @@ def walk(engine: Engine, compiled: Any, tokens: list[int], n_vocab: int,
     return times, allowed, 0
 
 
-def describe_diff(a: np.ndarray, b: np.ndarray, tok: Any, names: tuple[str, str]) -> str:
-    """Summarize how two allowed sets differ (counts and a few decoded tokens)."""
-    only_a = np.flatnonzero(a & ~b)
-    only_b = np.flatnonzero(b & ~a)
-
-    def sample(ids: np.ndarray) -> str:
-        """Decode the first few ids."""
-        return ", ".join(repr(tok.decode([int(t)])) for t in ids[:4])
-
-    return (f"only {names[0]}: {only_a.size} [{sample(only_a)}]; "
-            f"only {names[1]}: {only_b.size} [{sample(only_b)}]")
-
-
 def run_case(engines: list[Engine], case: Case, tok: Any, comparable: np.ndarray,
              repeat: int) -> dict[str, CaseResult]:
     """Compile and walk ``case`` on every engine; cross-check masks step by step."""
@@ -658,47 +635,6 @@ def cross_check(sets: dict[str, list[np.ndarray]], results: dict[str, CaseResult
 # --------------------------------------------------------------------------------------
 
 
-def machine_description() -> str:
-    """Return the CPU model name (from ``lscpu``) and core count."""
-    model = platform.processor() or "unknown CPU"
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores"
-
-
-def load_average() -> str:
-    """Return the 1-minute load average (other work on the machine skews timings)."""
-    try:
-        return f" (1-min load average at the end: {os.getloadavg()[0]:.2f})"
-    except OSError:
-        return ""
-
-
-def versions(engines: list[Engine]) -> str:
-    """Return 'name version' for every engine plus the Python / numpy / transformers."""
-    parts = [f"{e.name} {e.version()}" for e in engines]
-    for pkg in ("transformers", "numpy"):
-        parts.append(f"{pkg} {importlib.metadata.version(pkg)}")
-    parts.append(f"Python {platform.python_version()}")
-    return ", ".join(parts)
-
-
-def fmt(value: Optional[float], digits: int = 1) -> str:
-    """Format a number, or '-' when missing."""
-    return "-" if value is None else f"{value:,.{digits}f}"
-
-
-def percentile(values: list[float], q: float) -> Optional[float]:
-    """Return the ``q``-th percentile of ``values`` or None when empty."""
-    return float(np.percentile(values, q)) if values else None
-
-
 def disagreement_cell(res: CaseResult, reference: str, name: str) -> str:
     """Render the disagreement count of ``name`` against the reference engine."""
     if name == reference:
@@ -746,24 +682,6 @@ def render(header: dict[str, str], prep: dict[str, str], cases: list[Case],
     lines += notes or ["- none"]
     lines += ["", NOTES]
     return "\n".join(lines) + "\n"
-
-
-def write_markdown(path: str, section: str) -> None:
-    """Replace the block between the regex-bench markers in ``path`` (create if needed)."""
-    block = f"{MARK_START}\n{section}{MARK_END}"
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    else:
-        text = "# Performance\n\nMeasured figures of constrain and its peers, one section per benchmark.\n"
-    pattern = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
 
 
 # --------------------------------------------------------------------------------------
@@ -819,7 +737,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
     from transformers import AutoTokenizer
 
-    path = args.tokenizer if os.path.isdir(args.tokenizer) else os.path.join(TOKENIZER_ROOT, args.tokenizer)
+    path = tokenizer_path(args.tokenizer)
     tok = AutoTokenizer.from_pretrained(path)
     engines, missing = load_engines()
     prep = prepare_all(engines, tok, path)
@@ -849,7 +767,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     section = render(header, prep, cases, all_results, engines, reference)
     print(section)
     if args.markdown:
-        write_markdown(args.markdown, section)
+        write_markdown(args.markdown, section, MARKDOWN_BLOCK)
     if args.json:
         dump = {c: {e: vars(r) for e, r in res.items()} for c, res in all_results.items()}
         with open(args.json, "w", encoding="utf-8") as f:
