@@ -8,6 +8,7 @@ from typing import Iterable, Optional, Union
 
 from .automata.cfg import Cfg, CfgTables, fingerprint, normalize
 from .automata.dfa import ByteDFA, dfa_from_strings
+from .automata.gbnf import cfg_from_gbnf
 from .automata.lark_grammar import cfg_from_lark
 from .automata.regex import regex_to_dfa
 from .errors import GrammarError
@@ -78,10 +79,57 @@ class Grammar:
         return cls.from_cfg(cfg_from_lark(text, start=start), kind="lark")
 
     @classmethod
+    def from_gbnf(cls, text: str, *, start: str = "root") -> "Grammar":
+        """A llama.cpp GBNF grammar. Errors name the rule, line and column."""
+        if not isinstance(text, str):
+            raise TypeError(f"a GBNF grammar must be a str, not {type(text).__name__}")
+        return cls.from_cfg(cfg_from_gbnf(text, start=start), kind="gbnf")
+
+    @classmethod
     def from_cfg(cls, cfg: Cfg, *, kind: str = "cfg") -> "Grammar":
         """A grammar from the IR (``constrain.automata.cfg.Cfg``), as front ends build it."""
         tables = normalize(cfg)
         return cls(kind, fingerprint(tables).encode(), tables=tables, cfg=cfg)
+
+    @classmethod
+    def from_json_schema(cls, schema, *, whitespace: str = "compact", max_whitespace: int = 16,
+                         separators=None, indent=None, property_order: str = "schema",
+                         lenient: bool = False, assert_format: bool = True) -> "Grammar":
+        """The JSON texts that validate against a JSON Schema (Draft 2020-12), in one style.
+
+        ``schema`` is a dict (or boolean), a JSON text, or the path of a ``.json`` file.
+        Options (see docs/JSON_SCHEMA.md): ``whitespace`` ``"compact"`` or ``"flexible"``
+        (at most ``max_whitespace`` characters per gap), ``separators`` as for
+        ``json.dumps``, ``indent`` (``json.dumps(indent=N)`` layout), ``property_order``
+        ``"schema"`` or ``"any"``, ``assert_format`` (enforce ``format``).
+
+        What cannot be compiled exactly raises ``SchemaError`` naming the keyword and its
+        JSON pointer; with ``lenient=True`` such keywords are ignored instead, listed in
+        ``grammar.ignored`` and reported with ``warnings.warn``.
+        """
+        import warnings
+
+        from .automata.json_schema import cfg_from_json_schema
+
+        schema = _load_schema(schema)
+        cfg, notes = cfg_from_json_schema(
+            schema, whitespace=whitespace, max_whitespace=max_whitespace, separators=separators,
+            indent=indent, property_order=property_order, lenient=lenient,
+            assert_format=assert_format)
+        grammar = cls.from_cfg(cfg, kind="json_schema")
+        grammar.ignored = list(notes)
+        if notes:
+            warnings.warn("JSON Schema keywords ignored (lenient=True): " + "; ".join(notes),
+                          stacklevel=2)
+        return grammar
+
+    @classmethod
+    def from_pydantic(cls, model, **options) -> "Grammar":
+        """The JSON texts that validate as ``model`` (a pydantic v2 ``BaseModel`` class),
+        through its ``model_json_schema()``; options as for ``from_json_schema``."""
+        if not hasattr(model, "model_json_schema"):
+            raise TypeError(f"{model!r} is not a pydantic v2 model (no model_json_schema())")
+        return cls.from_json_schema(model.model_json_schema(), **options)
 
     @classmethod
     def builtin(cls, name: str) -> "Grammar":
@@ -147,6 +195,37 @@ class Grammar:
             return f"Grammar({self.kind}, {self._dfa.n_states} states)"
         return (f"Grammar({self.kind}, {len(self._tables.rule_lhs)} rules, "
                 f"{len(self._tables.terminal_names)} terminals)")
+
+
+def _load_schema(schema):
+    """A schema given as a dict/bool, a JSON text, or a path to a .json file."""
+    import json
+    import os
+
+    if isinstance(schema, (dict, bool)):
+        return schema
+    if isinstance(schema, bytes):
+        schema = schema.decode("utf-8")
+    if isinstance(schema, os.PathLike):
+        schema = os.fspath(schema)
+        with open(schema, encoding="utf-8") as f:
+            return json.load(f)
+    if isinstance(schema, str):
+        text = schema.strip()
+        if text.startswith("{") or text in ("true", "false"):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as e:
+                raise GrammarError(f"the JSON Schema is not valid JSON: {e}") from None
+        if os.path.exists(schema):
+            with open(schema, encoding="utf-8") as f:
+                try:
+                    return json.load(f)
+                except json.JSONDecodeError as e:
+                    raise GrammarError(f"{schema}: not valid JSON: {e}") from None
+        raise GrammarError(f"a JSON Schema must be a dict, JSON text or an existing .json file "
+                           f"path; got the string {schema[:60]!r}")
+    raise TypeError(f"a JSON Schema must be a dict, str or path, not {type(schema).__name__}")
 
 
 def _as_bytes(text: Union[str, bytes]) -> bytes:
