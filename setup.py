@@ -18,7 +18,7 @@ def read_version():
 
 CORE_SOURCES = [
     "token_trie.cc", "byte_dfa.cc", "mask_store.cc", "matcher.cc",
-    "crossing_store.cc", "cfg_grammar.cc", "earley.cc", "cfg_matcher.cc",
+    "crossing_store.cc", "cfg_grammar.cc", "earley.cc", "cfg_matcher.cc", "draft_masks.cc",
 ]
 
 core = Extension(
@@ -38,7 +38,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=["constrain", "constrain.automata", "constrain.grammars", "constrain.hf", "constrain.ltl",
-              "constrain.sampling"],
+              "constrain.sampling", "constrain.testing"],
     package_dir={
         "constrain": "constrain",
         "constrain.automata": "automata",
@@ -48,9 +48,10 @@ setup(
     ext_modules=cythonize([core], compiler_directives={"language_level": 3}),
     install_requires=["numpy", "torch", "transformers", "lark", "interegular", "jsonschema", "regex"],
     extras_require={
-        "test": ["pytest", "hypothesis"],
+        "test": ["pytest", "hypothesis", "scipy", "hypothesis-jsonschema"],
         "bench": ["xgrammar", "llguidance", "outlines-core", "matplotlib"],
     },
-    entry_points={"console_scripts": ["constrain=constrain.cli:main"]},
+    entry_points={"console_scripts": ["constrain=constrain.cli:main"],
+                  "pytest11": ["constrain = constrain.testing.pytest_plugin"]},
     zip_safe=False,
 )
