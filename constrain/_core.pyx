@@ -56,21 +56,6 @@ cdef extern from "cfg_matcher.h" namespace "constrain" nogil:
     pass
 
 
-cdef extern from "crossing_store.h" namespace "constrain" nogil:
-    cdef cppclass CCrossingStore "constrain::CrossingStore":
-        CCrossingStore()
-        CCrossingStore(const CTokenTrie& trie, vector[int64_t] state_begin,
-                       vector[int32_t] suffix_token, vector[int32_t] suffix_offset,
-                       vector[int32_t] suffix_lcp, vector[int64_t] tokens_begin,
-                       vector[int32_t] token_ids) except +
-        const vector[int64_t]& state_begins()
-        const vector[int32_t]& suffix_tokens()
-        const vector[int32_t]& suffix_offsets()
-        const vector[int32_t]& suffix_lcps()
-        const vector[int64_t]& token_begins()
-        const vector[int32_t]& token_ids()
-
-
 cdef extern from "matcher.h" namespace "constrain" nogil:
     cdef cppclass CMatcher "constrain::Matcher":
         cbool accept_token(int32_t token_id) except +
@@ -104,7 +89,6 @@ cdef extern from "matcher.h" namespace "constrain" nogil:
         vector[CCfgTerminal] terminals
         int32_t num_classes
         CMaskStore within
-        CCrossingStore crossing
         int32_t num_nonterminals
         int32_t start
         vector[int32_t] rule_lhs
@@ -285,8 +269,9 @@ cdef class DfaIndex:
 
 
 cdef class CfgIndex:
-    """A context-free grammar compiled against a vocabulary: rules plus, for every terminal, its
-    DFA, within-terminal mask store and crossing store. Immutable, shared by its matchers."""
+    """A context-free grammar compiled against a vocabulary: rules, terminal DFAs and the
+    within-terminal mask store of every class of terminal states (crossing stores and their
+    summaries are built on first use). Shared by its matchers; thread-safe."""
 
     cdef shared_ptr[CCfgGrammar] ptr
 
@@ -327,34 +312,21 @@ cdef class CfgIndex:
             with nogil:
                 g.build_stores(threads)
             return index
-        if len(stores["forms"]) != g.num_classes or len(stores["state_begin"]) != g.num_classes + 1:
+        if len(stores["forms"]) != g.num_classes:
             raise ValueError("cached stores do not match the grammar's state classes")
         g.within = CMaskStore(vocab_size, _vector_uint8(stores["forms"]),
                               _vector_int64(stores["offsets"]), _vector_int32(stores["lengths"]),
                               _vector_int32(stores["data"]))
-        g.crossing = CCrossingStore(
-            trie.ptr.get()[0], _vector_int64(stores["state_begin"]),
-            _vector_int32(stores["suffix_token"]), _vector_int32(stores["suffix_offset"]),
-            _vector_int32(stores["suffix_lcp"]), _vector_int64(stores["tokens_begin"]),
-            _vector_int32(stores["token_ids"]))
         return index
 
     def store_arrays(self):
-        """The within-terminal mask store and the crossing store as numpy arrays."""
-        cdef CCfgGrammar* g = self.ptr.get()
-        cdef CMaskStore* m = &g.within
-        cdef CCrossingStore* c = &g.crossing
+        """The within-terminal mask store as numpy arrays (what the disk cache keeps)."""
+        cdef CMaskStore* m = &self.ptr.get().within
         return {
             "forms": _to_numpy(m.forms().data(), m.forms().size(), np.uint8),
             "offsets": _to_numpy(m.offsets().data(), m.offsets().size() * 8, np.int64),
             "lengths": _to_numpy(m.lengths().data(), m.lengths().size() * 4, np.int32),
             "data": _to_numpy(m.data().data(), m.data().size() * 4, np.int32),
-            "state_begin": _to_numpy(c.state_begins().data(), c.state_begins().size() * 8, np.int64),
-            "suffix_token": _to_numpy(c.suffix_tokens().data(), c.suffix_tokens().size() * 4, np.int32),
-            "suffix_offset": _to_numpy(c.suffix_offsets().data(), c.suffix_offsets().size() * 4, np.int32),
-            "suffix_lcp": _to_numpy(c.suffix_lcps().data(), c.suffix_lcps().size() * 4, np.int32),
-            "tokens_begin": _to_numpy(c.token_begins().data(), c.token_begins().size() * 8, np.int64),
-            "token_ids": _to_numpy(c.token_ids().data(), c.token_ids().size() * 4, np.int32),
         }
 
     def matcher(self):
@@ -544,3 +516,142 @@ def fill_bitmasks(matchers, bitmask, rows=None, threads=None):
         n_threads = max(1, int(threads))
     with nogil:
         c_fill_bitmasks(cms, crows, base, words, n_threads)
+
+
+# ------------------------------------------------------------------ speculative decoding: draft masks
+
+cdef extern from "draft_masks.h" namespace "constrain" nogil:
+    int32_t c_fill_draft_bitmasks "constrain::fill_draft_bitmasks"(
+        CMatcher& matcher, const int32_t* drafts, int32_t k, int32_t* bitmask,
+        int64_t words) except +
+    void c_fill_draft_tree_bitmasks "constrain::fill_draft_tree_bitmasks"(
+        CMatcher& matcher, const int32_t* tokens, const int32_t* parents, int32_t n,
+        int32_t* bitmask, int64_t words, uint8_t* valid) except +
+    void c_fill_draft_bitmasks_batch "constrain::fill_draft_bitmasks_batch"(
+        const vector[CMatcher*]& matchers, const vector[int64_t]& draft_begin,
+        const vector[int32_t]& drafts, const vector[int64_t]& rows, int32_t* bitmask,
+        int64_t words, int threads, int32_t* counts) except +
+
+
+cdef _checked_ids(ids, int32_t vocab_size, str what):
+    """``ids`` as a contiguous int32 numpy array, every id inside the vocabulary."""
+    arr = np.ascontiguousarray(np.asarray(ids, dtype=np.int64).reshape(-1))
+    if arr.size and (arr.min() < 0 or arr.max() >= vocab_size):
+        bad = arr[(arr < 0) | (arr >= vocab_size)][0]
+        raise ValueError(f"{what}: token id {bad} is outside the vocabulary of {vocab_size}")
+    return arr.astype(np.int32)
+
+
+cdef Matcher _as_matcher(obj, str what):
+    if not isinstance(obj, Matcher):
+        raise TypeError(f"{what} is a {type(obj).__name__}, not a Matcher")
+    return <Matcher>obj
+
+
+def fill_draft_bitmasks(matcher, draft_ids, bitmask, Py_ssize_t row0=0):
+    """Masks for verifying a linear draft, in one call; returns how many drafts the grammar allows.
+
+    With ``k = len(draft_ids)``, writes rows ``row0 .. row0 + k`` of ``bitmask`` (int32, numpy
+    or CPU torch): row ``row0 + i`` is the mask after accepting the first ``i`` drafts. The
+    drafts are accepted tentatively and rolled back, so the matcher ends as it started. If
+    draft ``n`` is refused, the return value is ``n`` and the rows after row ``row0 + n`` are
+    cleared (no token allowed).
+    """
+    cdef Matcher m = _as_matcher(matcher, "matcher")
+    cdef int64_t n_rows, words
+    cdef int32_t* base = _bitmask_pointer(bitmask, &n_rows, &words)
+    cdef const int32_t[::1] ids = _checked_ids(draft_ids, m.ptr.get().vocab_size(), "draft_ids")
+    cdef int32_t k = <int32_t>ids.shape[0]
+    if row0 < 0 or row0 + k + 1 > n_rows:
+        raise IndexError(f"rows {row0}..{row0 + k} do not fit a bitmask of {n_rows} rows")
+    cdef const int32_t* p = &ids[0] if k else NULL
+    cdef int32_t accepted
+    cdef CMatcher* cm = m.ptr.get()
+    with nogil:
+        accepted = c_fill_draft_bitmasks(cm[0], p, k, base + row0 * words, words)
+    return accepted
+
+
+def fill_draft_tree_bitmasks(matcher, token_ids, parents, bitmask, Py_ssize_t row0=0):
+    """Masks for verifying a draft tree; returns a bool numpy array: which nodes the grammar allows.
+
+    Node ``i`` holds ``token_ids[i]``; ``parents[i]`` is ``-1`` (a child of the matcher's
+    current state) or an earlier node. Writes ``len(token_ids) + 1`` rows from ``row0``: row
+    ``row0`` is the mask at the current state, row ``row0 + 1 + i`` the mask after the path to
+    node ``i``. Rows of nodes the grammar refuses (or below a refused node) are cleared. The
+    matcher ends as it started. A linear draft is the chain ``parents = [-1, 0, 1, ...]``.
+    """
+    cdef Matcher m = _as_matcher(matcher, "matcher")
+    cdef int64_t n_rows, words
+    cdef int32_t* base = _bitmask_pointer(bitmask, &n_rows, &words)
+    cdef const int32_t[::1] toks = _checked_ids(token_ids, m.ptr.get().vocab_size(), "token_ids")
+    par_arr = np.ascontiguousarray(np.asarray(parents, dtype=np.int64).reshape(-1))
+    if par_arr.shape[0] != toks.shape[0]:
+        raise ValueError(f"{toks.shape[0]} tokens but {par_arr.shape[0]} parents")
+    idx = np.arange(par_arr.shape[0])
+    if par_arr.size and ((par_arr < -1) | (par_arr >= idx)).any():
+        i = int(np.flatnonzero((par_arr < -1) | (par_arr >= idx))[0])
+        raise ValueError(f"parents[{i}] = {par_arr[i]} must be -1 or an earlier node")
+    cdef const int32_t[::1] par = par_arr.astype(np.int32)
+    cdef int32_t n = <int32_t>toks.shape[0]
+    if row0 < 0 or row0 + n + 1 > n_rows:
+        raise IndexError(f"rows {row0}..{row0 + n} do not fit a bitmask of {n_rows} rows")
+    valid = np.zeros(n, dtype=np.uint8)
+    cdef uint8_t[::1] v = valid
+    cdef const int32_t* tp = &toks[0] if n else NULL
+    cdef const int32_t* pp = &par[0] if n else NULL
+    cdef uint8_t* vp = &v[0] if n else NULL
+    cdef CMatcher* cm = m.ptr.get()
+    with nogil:
+        c_fill_draft_tree_bitmasks(cm[0], tp, pp, n, base + row0 * words, words, vp)
+    return valid.astype(bool)
+
+
+def fill_draft_bitmasks_batch(matchers, drafts, bitmask, rows=None, threads=None):
+    """:func:`fill_draft_bitmasks` for many sequences in parallel C++ threads (GIL released).
+
+    ``drafts[i]`` is the draft of ``matchers[i]``; its ``len(drafts[i]) + 1`` rows start at
+    ``rows[i]`` (default: packed one after another from row 0). Returns an int32 numpy array:
+    how many drafts the grammar allows for each sequence. The matchers must be distinct.
+    """
+    cdef int64_t n_rows, words
+    cdef int32_t* base = _bitmask_pointer(bitmask, &n_rows, &words)
+    cdef vector[CMatcher*] cms
+    cdef vector[int64_t] begin, crows
+    cdef vector[int32_t] flat
+    cdef Matcher m
+    if len(matchers) != len(drafts):
+        raise ValueError(f"{len(matchers)} matchers but {len(drafts)} drafts")
+    seen = set()
+    begin.push_back(0)
+    for i, obj in enumerate(matchers):
+        m = _as_matcher(obj, f"matchers[{i}]")
+        if id(obj) in seen:
+            raise ValueError(f"matchers[{i}] appears twice; fork it to verify two drafts")
+        seen.add(id(obj))
+        cms.push_back(m.ptr.get())
+        for t in _checked_ids(drafts[i], m.ptr.get().vocab_size(), f"drafts[{i}]"):
+            flat.push_back(t)
+        begin.push_back(flat.size())
+    if rows is None:
+        rows = [begin[i] + i for i in range(cms.size())]
+    if len(rows) != cms.size():
+        raise ValueError(f"{cms.size()} matchers but {len(rows)} rows")
+    for i, r in enumerate(rows):
+        k = begin[i + 1] - begin[i]
+        if r < 0 or r + k + 1 > n_rows:
+            raise IndexError(f"rows {r}..{r + k} of matchers[{i}] do not fit a bitmask of "
+                             f"{n_rows} rows")
+        crows.push_back(r)
+    counts = np.zeros(cms.size(), dtype=np.int32)
+    cdef int32_t[::1] c = counts
+    cdef int32_t* cp = &c[0] if cms.size() else NULL
+    cdef int n_threads
+    if threads is None:
+        import os
+        n_threads = max(1, min(os.cpu_count() or 1, <int>cms.size() // 16))
+    else:
+        n_threads = max(1, int(threads))
+    with nogil:
+        c_fill_draft_bitmasks_batch(cms, begin, flat, crows, base, words, n_threads, cp)
+    return counts

@@ -49,8 +49,8 @@ def run_demo(out: TextIO, seed: int = 0, samples: int = 3, max_tokens: int = 64,
         t0 = time.perf_counter()
         compiled = compile(make(source), vocab)
         compile_ms = (time.perf_counter() - t0) * 1e3
-        out.write(f"\n{title}: {source!r}\n  compiled in {compile_ms:.1f} ms, "
-                  f"{compiled.num_states} states, {compiled.memory_bytes / 1024:.1f} KiB\n")
+        out.write(f"\n{title}: {source!r}\n  compiled in {compile_ms:.1f} ms to "
+                  f"{compiled.grammar!r}, {compiled.memory_bytes / 1024:.1f} KiB\n")
         fill_times = []
         for _ in range(samples):
             matcher = compiled.matcher()

@@ -5,7 +5,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 #include "byte_dfa.h"
@@ -22,12 +25,22 @@ struct CfgTerminal {
   std::vector<int32_t> state_class;
 };
 
+// What the crossing suffixes of one state class do when the terminal ends and the terminals
+// that may come next start in the given classes.
+struct CrossingSummary {
+  // Tokens whose suffix stays inside a next terminal: allowed, whatever follows.
+  TokenSet allowed;
+  // Suffixes (indices into the class's crossing store) in which a next terminal ends: the
+  // parser decides. Sorted, with the common prefix length of each with the one before.
+  std::vector<int64_t> deep;
+  std::vector<int32_t> deep_lcp;
+};
+
 struct CfgGrammar {
   std::shared_ptr<const TokenTrie> trie;
   std::vector<CfgTerminal> terminals;
   int32_t num_classes = 0;
-  MaskStore within;        // per class: tokens over which the terminal stays live
-  CrossingStore crossing;  // per class: tokens in which the terminal may end, and what follows
+  MaskStore within;  // per class: tokens over which the terminal stays live
   int32_t num_nonterminals = 0;
   int32_t start = 0;  // the start nonterminal
   // Rule r: rule_lhs[r] -> rhs[rule_begin[r] .. rule_begin[r + 1]). A symbol >= 0 is a
@@ -42,11 +55,19 @@ struct CfgGrammar {
   // Derived by finalize().
   std::vector<std::vector<int32_t>> rules_of;  // nonterminal -> its rules
   std::vector<uint8_t> nullable;               // nonterminal -> derives the empty string
+  std::vector<DfaRoot> class_roots;            // class -> one terminal DFA state in it
 
   // Checks the tables and derives rules_of and nullable; throws std::invalid_argument.
   void finalize();
-  // Builds the stores of every state class (split over `threads` threads).
+  // Builds the within-store of every state class (split over `threads` threads).
   void build_stores(int threads);
+  // The crossing store of a class (its one entry, 0): tokens in which the terminal may end.
+  // Built on first use.
+  const CrossingStore& crossing(int32_t state_class) const;
+  // The summary of a class's crossing suffixes before the classes `next` (sorted, unique).
+  // Built on first use; thread-safe.
+  std::shared_ptr<const CrossingSummary> summary(int32_t state_class,
+                                                 const std::vector<int32_t>& next) const;
 
   int32_t rule_length(int32_t r) const { return rule_begin[r + 1] - rule_begin[r]; }
   // The symbol after the dot, or kNoSymbol at the end of the rule.
@@ -60,6 +81,14 @@ struct CfgGrammar {
   }
   bool is_eos(int32_t id) const;
   size_t memory_bytes() const;
+
+ private:
+  CrossingSummary summarize(int32_t state_class, const std::vector<int32_t>& next) const;
+
+  mutable std::mutex cache_mutex_;
+  mutable std::vector<std::unique_ptr<CrossingStore>> crossing_;
+  mutable std::map<std::pair<int32_t, std::vector<int32_t>>, std::shared_ptr<const CrossingSummary>>
+      summaries_;
 };
 
 }  // namespace constrain

@@ -1,6 +1,7 @@
 #include "cfg_matcher.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
@@ -48,28 +49,6 @@ bool CfgMatcher::accept_bytes(const uint8_t* data, size_t length) {
   return true;
 }
 
-namespace {
-
-// The first suffix in (s, end) that does not start with the first `length` bytes of suffix s.
-// Suffixes are sorted, so those that do form one block right after s.
-int64_t skip_prefix_block(const CrossingStore& cs, const TokenTrie& trie, int64_t s, int64_t end,
-                          int32_t length) {
-  const uint8_t* prefix = trie.token_data(cs.suffix_token(s)) + cs.suffix_offset(s);
-  int64_t lo = s + 1, hi = end;
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    const uint8_t* other = trie.token_data(cs.suffix_token(mid)) + cs.suffix_offset(mid);
-    const int64_t other_length = trie.token_length(cs.suffix_token(mid)) - cs.suffix_offset(mid);
-    if (other_length >= length && std::memcmp(other, prefix, length) == 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
-}
-
-}  // namespace
-
 void CfgMatcher::fill_bitmask(int32_t* row, int64_t words) const {
   const int64_t own = (vocab_size() + 31) / 32;
   if (words < own) throw std::invalid_argument("bitmask row narrower than the vocabulary");
@@ -99,47 +78,52 @@ void CfgMatcher::fill_bitmask(int32_t* row, int64_t words) const {
     classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
     for (int32_t c : classes)
       grammar_->within.or_into(c, row, reinterpret_cast<int32_t*>(scratch_.data()));
-    // Tokens in which a terminal ends: their suffixes run through the chart from the set the
-    // terminal's end leads to.
-    const CrossingStore& cs = grammar_->crossing;
+    // Tokens in which a terminal ends: push the set its end leads to; suffixes that stay inside
+    // a terminal predicted there are allowed (the cached summary); the others run through the
+    // chart byte by byte, sharing common prefixes.
     const TokenTrie& trie = *grammar_->trie;
+    std::vector<int32_t> next;
     for (size_t g = 0; g < items.size();) {
       size_t h = g;
       while (h < items.size() && items[h].terminal == items[g].terminal &&
              items[h].origin == items[g].origin)
         ++h;
-      bool any = false;
-      for (size_t k = g; k < h && !any; ++k)
-        any = cs.begin(items[k].state_class) < cs.end(items[k].state_class);
-      if (any) {
-        chart_.push_terminal_end(items[g].terminal, items[g].origin);
-        const size_t base = chart_.num_sets();  // sets base + d - 1 hold a suffix's first d bytes
-        for (size_t k = g; k < h; ++k) {
-          if (k > g && items[k].state_class == items[k - 1].state_class) continue;
-          int32_t depth = 0;
-          const int64_t first = cs.begin(items[k].state_class), end = cs.end(items[k].state_class);
-          for (int64_t s = first; s < end;) {
-            const int32_t lcp = s == first ? 0 : cs.suffix_lcp(s);
-            if (lcp < depth) {
-              chart_.truncate(base + lcp);
-              depth = lcp;
-            }
-            const uint8_t* bytes = trie.token_data(cs.suffix_token(s)) + cs.suffix_offset(s);
-            const int32_t length =
-                static_cast<int32_t>(trie.token_length(cs.suffix_token(s)) - cs.suffix_offset(s));
-            while (depth < length && chart_.advance(bytes[depth])) ++depth;
-            if (depth == length) {
-              for (const int32_t* t = cs.tokens_begin(s); t != cs.tokens_end(s); ++t)
-                out[*t >> 5] |= 1u << (*t & 31);
-              ++s;
-            } else {  // bytes[0..depth] is rejected: skip every suffix that starts with them
-              s = skip_prefix_block(cs, trie, s, end, depth + 1);
-            }
+      chart_.push_terminal_end(items[g].terminal, items[g].origin);
+      const size_t base = chart_.num_sets();  // sets base + d - 1 hold a suffix's first d bytes
+      next.clear();
+      for (const EarleyItem* it = chart_.set_begin(base - 1); it != chart_.set_end(base - 1); ++it)
+        if (it->is_terminal()) next.push_back(grammar_->class_of(~it->a, it->b));
+      std::sort(next.begin(), next.end());
+      next.erase(std::unique(next.begin(), next.end()), next.end());
+      for (size_t k = g; k < h; ++k) {
+        if (k > g && items[k].state_class == items[k - 1].state_class) continue;
+        const CrossingStore& cs = grammar_->crossing(items[k].state_class);
+        const auto summary = grammar_->summary(items[k].state_class, next);
+        summary->allowed.or_into(out);
+        int32_t depth = 0;
+        const size_t n_deep = summary->deep.size();
+        for (size_t j = 0; j < n_deep;) {
+          const int32_t lcp = summary->deep_lcp[j];
+          if (lcp < depth) {
+            chart_.truncate(base + lcp);
+            depth = lcp;
           }
-          chart_.truncate(base);
+          const int64_t s = summary->deep[j];
+          const uint8_t* bytes = trie.token_data(cs.suffix_token(s)) + cs.suffix_offset(s);
+          const int32_t length =
+              static_cast<int32_t>(trie.token_length(cs.suffix_token(s)) - cs.suffix_offset(s));
+          while (depth < length && chart_.advance(bytes[depth])) ++depth;
+          if (depth == length)
+            for (const int32_t* t = cs.tokens_begin(s); t != cs.tokens_end(s); ++t)
+              out[*t >> 5] |= 1u << (*t & 31);
+          // A rejected prefix bytes[0..depth] rejects the following suffixes that share it.
+          const int32_t dead = depth < length ? depth + 1 : INT32_MAX;
+          for (++j; j < n_deep && summary->deep_lcp[j] >= dead; ++j) {
+          }
         }
-        chart_.truncate(base - 1);
+        chart_.truncate(base);
       }
+      chart_.truncate(base - 1);
       g = h;
     }
   }

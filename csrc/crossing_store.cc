@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <stdexcept>
 
 namespace constrain {
 
@@ -94,36 +93,20 @@ CrossingStore CrossingStore::build(const std::vector<DfaRoot>& roots, const Toke
   return store;
 }
 
-CrossingStore::CrossingStore(const TokenTrie& trie, std::vector<int64_t> state_begin,
-                             std::vector<int32_t> suffix_token, std::vector<int32_t> suffix_offset,
-                             std::vector<int32_t> suffix_lcp, std::vector<int64_t> tokens_begin,
-                             std::vector<int32_t> token_ids)
-    : state_begin_(std::move(state_begin)),
-      suffix_token_(std::move(suffix_token)),
-      suffix_offset_(std::move(suffix_offset)),
-      suffix_lcp_(std::move(suffix_lcp)),
-      tokens_begin_(std::move(tokens_begin)),
-      token_ids_(std::move(token_ids)) {
-  const size_t n = suffix_token_.size();
-  auto bad = [](const char* what) { throw std::invalid_argument(std::string("crossing store: ") + what); };
-  if (state_begin_.empty() || state_begin_.front() != 0 ||
-      state_begin_.back() != static_cast<int64_t>(n))
-    bad("state offsets");
-  for (size_t i = 1; i < state_begin_.size(); ++i)
-    if (state_begin_[i] < state_begin_[i - 1]) bad("state offsets decrease");
-  if (suffix_offset_.size() != n || suffix_lcp_.size() != n || tokens_begin_.size() != n + 1 ||
-      tokens_begin_.front() != 0 || tokens_begin_.back() != static_cast<int64_t>(token_ids_.size()))
-    bad("array sizes");
-  for (size_t k = 0; k < n; ++k) {
-    const int32_t t = suffix_token_[k];
-    if (t < 0 || t >= trie.vocab_size() || suffix_offset_[k] < 1 ||
-        suffix_offset_[k] >= trie.token_length(t) || suffix_lcp_[k] < 0 ||
-        suffix_lcp_[k] > trie.token_length(t) - suffix_offset_[k] ||
-        tokens_begin_[k + 1] < tokens_begin_[k])
-      bad("suffix out of range");
+int64_t CrossingStore::skip_block(const TokenTrie& trie, int64_t k, int64_t end,
+                                  int32_t length) const {
+  const uint8_t* prefix = trie.token_data(suffix_token_[k]) + suffix_offset_[k];
+  int64_t lo = k + 1, hi = end;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    const uint8_t* other = trie.token_data(suffix_token_[mid]) + suffix_offset_[mid];
+    const int64_t other_length = trie.token_length(suffix_token_[mid]) - suffix_offset_[mid];
+    if (other_length >= length && std::memcmp(other, prefix, length) == 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
-  for (int32_t t : token_ids_)
-    if (t < 0 || t >= trie.vocab_size()) bad("token id out of range");
+  return lo;
 }
 
 size_t CrossingStore::memory_bytes() const {

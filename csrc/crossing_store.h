@@ -26,20 +26,6 @@ class CrossingStore {
   static CrossingStore build(const std::vector<DfaRoot>& roots, const TokenTrie& trie,
                              const MaskStore& within);
 
-  // Rebuilds a store from the arrays the accessors below return (e.g. from a disk cache);
-  // checks every index against the trie.
-  CrossingStore(const TokenTrie& trie, std::vector<int64_t> state_begin,
-                std::vector<int32_t> suffix_token, std::vector<int32_t> suffix_offset,
-                std::vector<int32_t> suffix_lcp, std::vector<int64_t> tokens_begin,
-                std::vector<int32_t> token_ids);
-
-  const std::vector<int64_t>& state_begins() const { return state_begin_; }
-  const std::vector<int32_t>& suffix_tokens() const { return suffix_token_; }
-  const std::vector<int32_t>& suffix_offsets() const { return suffix_offset_; }
-  const std::vector<int32_t>& suffix_lcps() const { return suffix_lcp_; }
-  const std::vector<int64_t>& token_begins() const { return tokens_begin_; }
-  const std::vector<int32_t>& token_ids() const { return token_ids_; }
-
   // Suffixes of entry q are the indices [begin(q), end(q)).
   int64_t begin(int32_t state) const { return state_begin_[state]; }
   int64_t end(int32_t state) const { return state_begin_[state + 1]; }
@@ -50,6 +36,9 @@ class CrossingStore {
   int32_t suffix_lcp(int64_t k) const { return suffix_lcp_[k]; }
   const int32_t* tokens_begin(int64_t k) const { return token_ids_.data() + tokens_begin_[k]; }
   const int32_t* tokens_end(int64_t k) const { return token_ids_.data() + tokens_begin_[k + 1]; }
+  // The first suffix in (k, end) that does not start with the first `length` bytes of suffix
+  // k (suffixes are sorted, so those that do form one block right after k).
+  int64_t skip_block(const TokenTrie& trie, int64_t k, int64_t end, int32_t length) const;
   size_t memory_bytes() const;
 
  private:

@@ -203,6 +203,22 @@ int64_t MaskStore::count(int32_t state) const {
   }
 }
 
+TokenSet::TokenSet(std::vector<int32_t> ids, int32_t vocab_size) {
+  const size_t words = (static_cast<size_t>(vocab_size) + 31) / 32;
+  if (ids.size() <= words) {
+    std::sort(ids.begin(), ids.end());
+    ids_ = std::move(ids);
+    return;
+  }
+  bits_.assign(words, 0);
+  for (int32_t id : ids) bits_[id >> 5] |= 1u << (id & 31);
+}
+
+void TokenSet::or_into(uint32_t* row) const {
+  for (int32_t id : ids_) row[id >> 5] |= 1u << (id & 31);
+  for (size_t w = 0; w < bits_.size(); ++w) row[w] |= bits_[w];
+}
+
 size_t MaskStore::memory_bytes() const {
   return sizeof(*this) + forms_.size() + offsets_.size() * sizeof(int64_t) +
          lengths_.size() * sizeof(int32_t) + data_.size() * sizeof(int32_t);

@@ -59,4 +59,17 @@ class MaskStore {
   std::vector<int32_t> data_;
 };
 
+// One set of token ids, stored as a sorted list or as a bitmask, whichever is smaller.
+class TokenSet {
+ public:
+  TokenSet(std::vector<int32_t> ids, int32_t vocab_size);
+  // ORs the set into row[0 .. ceil(vocab_size / 32)).
+  void or_into(uint32_t* row) const;
+  size_t memory_bytes() const { return (ids_.size() + bits_.size()) * sizeof(uint32_t); }
+
+ private:
+  std::vector<int32_t> ids_;
+  std::vector<uint32_t> bits_;
+};
+
 }  // namespace constrain
