@@ -123,7 +123,13 @@ def _minimize_reduced(trans: np.ndarray, acc: np.ndarray, start: int,
         n = len(kept)
         trans = np.full((n, trans.shape[1]), DEAD, dtype=np.int64)
         trans[src, col] = dst
-    classes = _moore_classes(trans, acc)
+    classes = None
+    if n * trans.shape[1] > _HOPCROFT_MAX_CELLS:
+        # Large and acyclic (finite languages, e.g. bounded lengths): bottom-up hashing
+        # takes one numpy step per height level where Moore would take one full round.
+        classes = _acyclic_classes(n, trans.shape[1], src, col, dst, acc)
+    if classes is None:
+        classes = _moore_classes(trans, acc)
     return _quotient(classes, src, col, dst, acc, start, trans.shape[1], col_of_byte)
 
 
@@ -379,7 +385,8 @@ def _renumber(trans, acc, old, order, col_of_byte) -> ByteDFA:
     order_ext = np.append(order, DEAD)
     t = trans[old]
     t = order_ext[np.where(t < 0, n, t)].astype(np.int32)
-    return ByteDFA(np.ascontiguousarray(t[:, col_of_byte]), acc[old].copy())
+    # take() along axis 1 is ~25x faster than fancy indexing t[:, col_of_byte] here.
+    return ByteDFA(t.take(col_of_byte, axis=1), acc[old].copy())
 
 
 # ---------------------------------------------------------------------------
@@ -568,3 +575,199 @@ def nfa_to_dfa(nfa: NFA, max_states: int = 200_000) -> ByteDFA:
         if row:
             by_class[s, list(row.keys())] = list(row.values())
     return minimize(by_class[:, class_of], np.array(acc, dtype=bool), 0)
+
+
+# ---------------------------------------------------------------------------
+# Boolean operations and concatenation
+#
+# Products run over the joint byte classes of both operands, with an explicit sink state
+# appended to each (so "one side has died" is a state of its own): a pair is explored
+# only if the operation can still accept from it. Breadth-first levels are vectorised
+# when they are wide and walked in plain Python when they are narrow (deep chains).
+
+_WIDE_LEVEL = 2_000  # cells (states x byte classes) above which a level goes to numpy
+
+
+def _with_sink(dfa: ByteDFA) -> tuple[np.ndarray, np.ndarray]:
+    """``(transitions, accepting)`` with a sink state ``n`` replacing every -1."""
+    n = dfa.n_states
+    trans = np.full((n + 1, 256), n, dtype=np.int64)
+    trans[:n] = np.where(dfa.transitions < 0, n, dfa.transitions)
+    acc = np.zeros(n + 1, dtype=bool)
+    acc[:n] = dfa.accepting
+    return trans, acc
+
+
+def _product(a: ByteDFA, b: ByteDFA, a_may_die: bool, b_may_die: bool):
+    """Reachable part of the product of ``a`` and ``b``.
+
+    A pair in which a side sits in its sink is kept only if that side ``may_die``
+    (both sinks: never). Returns ``(trans, pair_a, pair_b, acc_a, acc_b, col_of_byte)``:
+    ``trans`` int64 ``[n, k]`` over byte classes (-1 = no transition), ``pair_a/pair_b``
+    the component states of each product state (sinks included), ``acc_a/acc_b`` the
+    operands' accepting arrays extended with their sinks.
+    """
+    ta, acc_a = _with_sink(a)
+    tb, acc_b = _with_sink(b)
+    sink_a, sink_b = a.n_states, b.n_states
+    both, col_of_byte = _reduce_columns(np.vstack([ta, tb]))
+    ra, rb = both[:len(ta)], both[len(ta):]
+    k = ra.shape[1]
+    width = sink_b + 1
+
+    def live(sa, sb):
+        ok = ~((sa == sink_a) & (sb == sink_b))
+        if not a_may_die:
+            ok &= sa != sink_a
+        if not b_may_die:
+            ok &= sb != sink_b
+        return ok
+
+    ids: dict[int, int] = {0: 0}  # pair code sa * width + sb -> product state
+    codes = [0]
+    rows: list[np.ndarray] = []
+    frontier = np.array([0], dtype=np.int64)
+    ra_l, rb_l = ra.tolist(), rb.tolist()
+    while len(frontier):
+        fa, fb = frontier // width, frontier % width
+        if len(frontier) * k > _WIDE_LEVEL:
+            sa, sb = ra[fa], rb[fb]
+            succ = np.where(live(sa, sb), sa * width + sb, -1)
+            uniq, inv = np.unique(succ, return_inverse=True)
+            mapped = []
+            new = []
+            for c in uniq.tolist():
+                if c < 0:
+                    mapped.append(DEAD)
+                    continue
+                j = ids.get(c)
+                if j is None:
+                    j = ids[c] = len(codes)
+                    codes.append(c)
+                    new.append(c)
+                mapped.append(j)
+            rows.append(np.array(mapped, dtype=np.int64)[inv.reshape(succ.shape)])
+            frontier = np.array(new, dtype=np.int64)
+            continue
+        new = []
+        block = np.full((len(frontier), k), DEAD, dtype=np.int64)
+        for i, (x, y) in enumerate(zip(fa.tolist(), fb.tolist())):
+            row_a, row_b = ra_l[x], rb_l[y]
+            out = block[i]
+            for c in range(k):
+                sa, sb = row_a[c], row_b[c]
+                if (sa == sink_a and (sb == sink_b or not a_may_die)) or (
+                        sb == sink_b and not b_may_die):
+                    continue
+                code = sa * width + sb
+                j = ids.get(code)
+                if j is None:
+                    j = ids[code] = len(codes)
+                    codes.append(code)
+                    new.append(code)
+                out[c] = j
+        rows.append(block)
+        frontier = np.array(new, dtype=np.int64)
+    trans = np.concatenate(rows) if rows else np.zeros((0, k), dtype=np.int64)
+    code_arr = np.array(codes, dtype=np.int64)
+    return trans, code_arr // width, code_arr % width, acc_a, acc_b, col_of_byte
+
+
+def _product_dfa(a: ByteDFA, b: ByteDFA, a_may_die: bool, b_may_die: bool,
+                 accept) -> ByteDFA:
+    """Minimal DFA of the product, accepting where ``accept(acc_a, acc_b)`` holds."""
+    trans, pa, pb, acc_a, acc_b, col_of_byte = _product(a, b, a_may_die, b_may_die)
+    acc = accept(acc_a[pa], acc_b[pb])
+    return _minimize_reduced(trans, acc, 0, col_of_byte)
+
+
+def intersect(a: ByteDFA, b: ByteDFA) -> ByteDFA:
+    """The minimal DFA of the strings both ``a`` and ``b`` accept."""
+    if a.is_empty or b.is_empty:
+        return empty_dfa()
+    return _product_dfa(a, b, False, False, lambda x, y: x & y)
+
+
+def union(a: ByteDFA, b: ByteDFA) -> ByteDFA:
+    """The minimal DFA of the strings ``a`` or ``b`` accepts."""
+    if a.is_empty:
+        return b
+    if b.is_empty:
+        return a
+    return _product_dfa(a, b, True, True, lambda x, y: x | y)
+
+
+def complement_within(a: ByteDFA, universe: ByteDFA) -> ByteDFA:
+    """The minimal DFA of ``universe`` minus ``a`` (both over bytes)."""
+    if universe.is_empty or a.is_empty:
+        return universe
+    return _product_dfa(a, universe, True, False, lambda x, y: y & ~x)
+
+
+def is_subset(a: ByteDFA, b: ByteDFA) -> bool:
+    """True iff every string ``a`` accepts is accepted by ``b``."""
+    if a.is_empty:
+        return True
+    if b.is_empty:
+        return False
+    # Every reachable product state is reachable from the start, so a reachable pair
+    # accepting in ``a`` and not in ``b`` is a witness (no trimming needed).
+    _, pa, pb, acc_a, acc_b, _ = _product(a, b, False, True)
+    return not bool((acc_a[pa] & ~acc_b[pb]).any())
+
+
+def is_disjoint(a: ByteDFA, b: ByteDFA) -> bool:
+    """True iff no string is accepted by both ``a`` and ``b``."""
+    if a.is_empty or b.is_empty:
+        return True
+    _, pa, pb, acc_a, acc_b, _ = _product(a, b, False, False)
+    return not bool((acc_a[pa] & acc_b[pb]).any())
+
+
+def accepts_nothing(a: ByteDFA) -> bool:
+    """True iff the language of ``a`` is empty (trimmed DFAs: iff it has no states)."""
+    return a.n_states == 0 or not bool(a.accepting.any())
+
+
+def _add_dfa_to_nfa(nfa: NFA, dfa: ByteDFA) -> list[int]:
+    """Copy ``dfa``'s states and moves into ``nfa``; returns the NFA ids of its states."""
+    base = nfa.n_states
+    ids = [nfa.add_state() for _ in range(dfa.n_states)]
+    trans = dfa.transitions
+    for s in range(dfa.n_states):
+        row = trans[s]
+        # Runs of equal targets become byte ranges.
+        cuts = np.flatnonzero(np.diff(row)) + 1
+        starts = np.concatenate([[0], cuts])
+        ends = np.concatenate([cuts, [256]]) - 1
+        for lo, hi in zip(starts.tolist(), ends.tolist()):
+            t = int(row[lo])
+            if t >= 0:
+                nfa.add_range(ids[s], lo, hi, base + t)
+    return ids
+
+
+def concatenate(*dfas: ByteDFA, max_states: int = 200_000) -> ByteDFA:
+    """The minimal DFA of the concatenation of the operands' languages (in order).
+
+    No operands: the language of the empty string. Raises ``DFATooLarge`` if the
+    subset construction passes ``max_states``.
+    """
+    if not dfas:
+        return dfa_from_strings([b""])
+    if any(d.is_empty for d in dfas):
+        return empty_dfa()
+    if len(dfas) == 1:
+        return dfas[0]
+    nfa = NFA()
+    nfa.start = nfa.add_state()
+    ends = [nfa.start]
+    for d in dfas:
+        ids = _add_dfa_to_nfa(nfa, d)
+        for e in ends:
+            nfa.add_eps(e, ids[0])
+        ends = [ids[s] for s in np.flatnonzero(d.accepting).tolist()]
+    nfa.accept = nfa.add_state()
+    for e in ends:
+        nfa.add_eps(e, nfa.accept)
+    return nfa_to_dfa(nfa, max_states=max_states)

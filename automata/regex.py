@@ -50,7 +50,7 @@ from .utf8 import MAX_CODE_POINT, utf8_ranges
 
 __all__ = [
     "Empty", "CharSet", "Concat", "Alt", "Repeat", "Node",
-    "parse_regex", "regex_to_dfa", "ast_to_nfa",
+    "parse_regex", "parse_pattern_search", "regex_to_dfa", "ast_to_dfa", "ast_to_nfa",
     "normalize_ranges", "complement_ranges", "case_closure",
     "MAX_NFA_STATES", "MAX_DFA_STATES",
 ]
@@ -226,7 +226,7 @@ class _Parser:
     def __init__(self, pattern: str, ignore_case: bool):
         self.p = pattern
         self.pos = 0
-        self.flags = {"i": ignore_case, "s": False, "x": False}
+        self.flags = {"i": ignore_case, "s": False, "x": False, "m": False}
 
     def error(self, message: str, position: int) -> RegexError:
         return RegexError(message, self.p, position)
@@ -257,6 +257,37 @@ class _Parser:
             raise self.error("unbalanced parenthesis ')'", self.pos)
         return node
 
+    def parse_search(self) -> Node:
+        """Parse with ``RegExp.test`` semantics: unanchored branch ends match anything."""
+        self.parse_global_flags()
+        branches = []
+        while True:
+            node, _ = self.parse_seq(0)
+            start_anchor, end_anchor = self.branch_anchors
+            # Under (?m), ^ and $ also match next to a line terminator.
+            multiline = self.flags["m"]
+            any_text = Repeat(CharSet(_ANY), 0, None)
+            line_break = CharSet(_LINE_TERMINATORS)
+            if not start_anchor:
+                head: Node = any_text
+            elif multiline:
+                head = alternation([Empty(), concat([any_text, line_break])])
+            else:
+                head = Empty()
+            if not end_anchor:
+                tail: Node = any_text
+            elif multiline:
+                tail = alternation([Empty(), concat([line_break, any_text])])
+            else:
+                tail = Empty()
+            branches.append(concat([head, node, tail]))
+            if self.peek() != "|":
+                break
+            self.pos += 1
+        if self.pos < len(self.p):
+            raise self.error("unbalanced parenthesis ')'", self.pos)
+        return alternation(branches)
+
     def parse_global_flags(self) -> None:
         while True:
             m = _re.match(r"\(\?([a-zA-Z]+)\)", self.p[self.pos:])
@@ -284,6 +315,7 @@ class _Parser:
 
     def parse_seq(self, depth: int) -> tuple[Node, int]:
         items: list[tuple[Node, int]] = []
+        anchors = [False, False]  # this branch starts with ^ / ends with $
         while True:
             self.skip_verbose()
             c = self.peek()
@@ -292,6 +324,7 @@ class _Parser:
             if c == "^":
                 if depth == 0 and not items:
                     self.pos += 1
+                    anchors[0] = True
                     continue
                 raise self.error("anchor '^' is only supported at the start of the pattern",
                                  self.pos)
@@ -300,10 +333,13 @@ class _Parser:
                 self.pos += 1
                 self.skip_verbose()
                 if depth == 0 and self.peek() in (None, "|"):
+                    anchors[1] = True
                     continue
                 raise self.error("anchor '$' is only supported at the end of the pattern", at)
             atom = self.parse_atom(depth)
             items.append(self.parse_quantifier(atom))
+        # Whether the branch was anchored; read by the search entry point.
+        self.branch_anchors = anchors
         if not items:
             return Empty(), 1
         if len(items) == 1:
@@ -598,6 +634,18 @@ def repeat(node: Node, lo: int, hi: int | None) -> Node:
     if hi == 0:
         return Empty()
     return Repeat(node, lo, hi)
+
+
+def parse_pattern_search(pattern: str, *, ignore_case: bool = False) -> Node:
+    """Parse a JSON Schema ``pattern`` with ECMA-262 ``RegExp.test`` semantics.
+
+    The result fullmatches exactly the strings in which ``pattern`` matches somewhere:
+    every top-level alternative gets ``[\\s\\S]*`` (any code points) in front unless it
+    starts with ``^`` and behind unless it ends with ``$``. Under ``(?m)`` an anchored end
+    may also sit next to a line terminator (``\\n \\r U+2028 U+2029``). Anchors
+    anywhere else raise ``RegexError``, as in ``parse_regex``.
+    """
+    return _Parser(pattern, ignore_case).parse_search()
 
 
 def parse_regex(pattern: str, *, ignore_case: bool = False) -> Node:
