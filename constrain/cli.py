@@ -6,6 +6,9 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
+from .testing.cli_commands import add_commands as add_testing_commands
+from .testing.cli_commands import run as run_testing_command
+
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the `constrain` command; returns the exit code."""
@@ -14,12 +17,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     demo = commands.add_parser("demo", help="constrained sampling from a random model, no download")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("-n", "--samples", type=int, default=3)
+    add_testing_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "demo":
         from .demo import run_demo
 
         run_demo(sys.stdout, seed=args.seed, samples=args.samples)
-    return 0
+        return 0
+    return run_testing_command(args)
 
 
 if __name__ == "__main__":
