@@ -44,7 +44,7 @@ setup(
         "constrain.automata": "automata",
         "constrain.grammars": "grammars",
     },
-    package_data={"constrain.grammars": ["*.lark"], "constrain": ["*.pyx"]},
+    package_data={"constrain.grammars": ["*.lark", "agents/*.toml"], "constrain": ["*.pyx"]},
     ext_modules=cythonize([core], compiler_directives={"language_level": 3}),
     install_requires=["numpy", "torch", "transformers", "lark", "interegular", "jsonschema", "regex"],
     extras_require={

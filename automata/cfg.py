@@ -203,3 +203,38 @@ def _tables(rules, dfas, order) -> CfgTables:
         start=nt_index[START],
         state_classes=tuple(equivalent_states(terminal_dfas)),
     )
+
+
+def prefixed(cfg: Cfg, prefix: str) -> Cfg:
+    """The same grammar with every symbol name (terminals and rules) prefixed by ``prefix``.
+
+    For embedding several grammars into one ``Cfg`` without name clashes: pick prefixes
+    that no other symbol of the host grammar starts with.
+    """
+    def rename(name: str) -> str:
+        return prefix + name
+
+    return Cfg(
+        terminals={rename(n): t for n, t in cfg.terminals.items()},
+        rules={rename(lhs): tuple(tuple(rename(s) for s in alt) for alt in alts)
+               for lhs, alts in cfg.rules.items()},
+        start=rename(cfg.start),
+        ignore=tuple(rename(n) for n in cfg.ignore),
+        origins={rename(n): o for n, o in cfg.origins.items()},
+    )
+
+
+def inline_ignore(cfg: Cfg) -> Cfg:
+    """An equivalent grammar with no ``ignore`` terminals: the ignored text is folded into
+    the end of every used terminal and before the start symbol, as ``normalize`` does.
+
+    A grammar embedded inside another must not keep its own ``ignore`` list (the host's
+    applies everywhere), so embedders inline it first. Raises GrammarError for DFA
+    terminals that would need ignored text appended.
+    """
+    if not cfg.ignore:
+        return cfg
+    _check_names(cfg)
+    rules, terminals = _fold_ignore(cfg)
+    return Cfg(terminals=terminals, rules={lhs: tuple(alts) for lhs, alts in rules.items()},
+               start=START, ignore=(), origins=dict(cfg.origins))
