@@ -51,9 +51,10 @@ Formats (``format=``), exactly these languages (ASCII only; ``regex`` and unknow
   ``[IPv6:ipv6]``. Length limits of RFC 5321 (64 octets local part, 254 total) are not
   enforced.
 - ``hostname``: RFC 1123 labels (letters, digits, hyphens; no hyphen first or last; 1-63
-  characters) joined by dots, no trailing dot. Not enforced: the 253-character total
-  (exactly it needs about 24,000 states), and the IDNA validity of Punycode (``xn--``)
-  labels, which are checked as plain labels.
+  characters) joined by dots, no trailing dot, and no label with ``--`` in positions 3-4:
+  that form belongs to IDNA A-labels (``xn--...``), whose Punycode cannot be validated by an
+  automaton of this size, so they are refused rather than accepted unchecked. Not enforced:
+  the 253-character total (exactly it needs about 24,000 states).
 - ``ipv4``: four decimal octets 0-255 without leading zeros.
 - ``ipv6``: every RFC 4291 text form (RFC 3986 ``IPv6address``): 1-4 hex digits per group,
   one ``::`` at most, embedded IPv4 in the last 32 bits; no zone id, no brackets.
@@ -346,6 +347,12 @@ def _ipv6() -> str:
 
 _LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DOMAIN = rf"(?:{_LABEL}(?:\.{_LABEL})*)"
+# A hostname label may not have "--" in positions 3-4 (RFC 5891 4.2.3.1): that form is kept for
+# A-labels ("xn--..."), whose punycode cannot be validated here, so they are refused (sound).
+_X = "[A-Za-z0-9]"
+_HOST_LABEL = (f"{_X}(?:[A-Za-z0-9-]?{_X}|[A-Za-z0-9-][A-Za-z0-9-]{_X}"
+               f"|[A-Za-z0-9-](?:{_X}[A-Za-z0-9-]|-{_X})[A-Za-z0-9-]{{0,58}}{_X})?")
+_HOSTNAME = rf"(?:{_HOST_LABEL}(?:\.{_HOST_LABEL})*)"
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 
 
@@ -404,7 +411,7 @@ _FORMAT_REGEXES = {
     "date-time": lambda: f"{_DATE}[Tt]{_time(False)}",
     "duration": _duration,
     "email": _email,
-    "hostname": lambda: _DOMAIN,
+    "hostname": lambda: _HOSTNAME,
     "ipv4": lambda: _IPV4,
     "ipv6": _ipv6,
     "uri": lambda: _uri(False),

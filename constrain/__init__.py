@@ -12,7 +12,7 @@ from ._core import Matcher, fill_bitmasks
 from ._version import __version__
 from .bitmask import allocate_bitmask, apply_bitmask, bitmask_to_ids
 from .compiler import CompiledGrammar, compile
-from .errors import ConstrainError, GrammarError, RegexError, VocabularyError
+from .errors import ConstrainError, GrammarError, RegexError, SchemaError, VocabularyError
 from . import sampling
 from .generate import generate
 from .grammar import Grammar
@@ -25,6 +25,7 @@ __all__ = [
     "GrammarError",
     "Matcher",
     "RegexError",
+    "SchemaError",
     "Vocabulary",
     "VocabularyError",
     "__version__",

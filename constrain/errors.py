@@ -25,3 +25,25 @@ class RegexError(GrammarError):
 
 class VocabularyError(ConstrainError, ValueError):
     """A tokenizer whose vocabulary cannot be turned into byte strings."""
+
+
+class SchemaError(GrammarError):
+    """A JSON Schema that cannot be compiled exactly, or that matches no JSON value.
+
+    Attributes:
+        keyword: the JSON Schema keyword at fault (e.g. ``"uniqueItems"``), or None when no
+            single keyword is (e.g. a schema that is not an object).
+        pointer: the JSON pointer of the schema object in the document (``#/properties/tags``).
+    """
+
+    def __init__(self, keyword, pointer: str, reason: str = ""):
+        self.keyword = keyword
+        self.pointer = pointer
+        self.reason = reason
+        if keyword is None:
+            message = f"JSON Schema at {pointer}"
+        elif "matches no JSON value" in reason:
+            message = f"JSON Schema keyword {keyword!r} at {pointer}"
+        else:
+            message = f"unsupported JSON Schema keyword {keyword!r} at {pointer}"
+        super().__init__(f"{message}: {reason}" if reason else message)
