@@ -12,8 +12,9 @@ from ._core import Matcher, fill_bitmasks
 from ._version import __version__
 from .bitmask import allocate_bitmask, apply_bitmask, bitmask_to_ids
 from .compiler import CompiledGrammar, compile
+from .fast_forward import forced_tokens
 from .errors import ConstrainError, GrammarError, RegexError, SchemaError, VocabularyError
-from . import sampling
+from . import sampling, speculative
 from .generate import generate
 from .grammar import Grammar
 from .vocabulary import Vocabulary
@@ -34,8 +35,10 @@ __all__ = [
     "bitmask_to_ids",
     "compile",
     "fill_bitmasks",
+    "forced_tokens",
     "generate",
     "sampling",
+    "speculative",
 ]
 
 
