@@ -88,7 +88,6 @@ cdef extern from "matcher.h" namespace "constrain" nogil:
         shared_ptr[CTokenTrie] trie
         vector[CCfgTerminal] terminals
         int32_t num_classes
-        CMaskStore within
         int32_t num_nonterminals
         int32_t start
         vector[int32_t] rule_lhs
@@ -97,7 +96,6 @@ cdef extern from "matcher.h" namespace "constrain" nogil:
         vector[int32_t] eos_ids
         int64_t max_items_per_set
         void finalize() except +
-        void build_stores(int threads) except +
         size_t memory_bytes()
 
     cdef cppclass CCfgMatcher "constrain::CfgMatcher"(CMatcher):
@@ -269,16 +267,16 @@ cdef class DfaIndex:
 
 
 cdef class CfgIndex:
-    """A context-free grammar compiled against a vocabulary: rules, terminal DFAs and the
-    within-terminal mask store of every class of terminal states (crossing stores and their
-    summaries are built on first use). Shared by its matchers; thread-safe."""
+    """A context-free grammar bound to a vocabulary: rules and terminal DFAs; the token sets of
+    every class of terminal states (within, crossing, and crossing summaries) are built on first
+    use and cached. Shared by its matchers; thread-safe."""
 
     cdef shared_ptr[CCfgGrammar] ptr
 
     @staticmethod
-    def build(TokenTrie trie not None, tables, eos_ids, int threads=1, stores=None):
-        """Build from normalised ``CfgTables`` (constrain.automata.cfg), walking the token trie,
-        or, when ``stores`` (the dict of ``store_arrays()``) is given, from those arrays."""
+    def build(TokenTrie trie not None, tables, eos_ids):
+        """Bind normalised ``CfgTables`` (constrain.automata.cfg) to a vocabulary's trie. Token
+        sets are computed per class of terminal states on first use, so this is cheap."""
         cdef CfgIndex index = CfgIndex.__new__(CfgIndex)
         index.ptr = make_shared[CCfgGrammar]()
         cdef CCfgGrammar* g = index.ptr.get()
@@ -308,26 +306,7 @@ cdef class CfgIndex:
                 raise ValueError(f"end-of-sequence id {eos} is outside the vocabulary of {vocab_size}")
             g.eos_ids.push_back(eos)
         g.finalize()
-        if stores is None:
-            with nogil:
-                g.build_stores(threads)
-            return index
-        if len(stores["forms"]) != g.num_classes:
-            raise ValueError("cached stores do not match the grammar's state classes")
-        g.within = CMaskStore(vocab_size, _vector_uint8(stores["forms"]),
-                              _vector_int64(stores["offsets"]), _vector_int32(stores["lengths"]),
-                              _vector_int32(stores["data"]))
         return index
-
-    def store_arrays(self):
-        """The within-terminal mask store as numpy arrays (what the disk cache keeps)."""
-        cdef CMaskStore* m = &self.ptr.get().within
-        return {
-            "forms": _to_numpy(m.forms().data(), m.forms().size(), np.uint8),
-            "offsets": _to_numpy(m.offsets().data(), m.offsets().size() * 8, np.int64),
-            "lengths": _to_numpy(m.lengths().data(), m.lengths().size() * 4, np.int32),
-            "data": _to_numpy(m.data().data(), m.data().size() * 4, np.int32),
-        }
 
     def matcher(self):
         """A new Matcher at the start of the grammar."""

@@ -56,8 +56,10 @@ def compile(grammar: Grammar, vocab: Vocabulary, *, threads: Optional[int] = Non
     """Compile ``grammar`` for ``vocab``.
 
     Results are cached in memory (keyed by grammar and vocabulary fingerprints and the library
-    version) and, unless ``cache_on_disk=False`` or ``CONSTRAIN_CACHE=0``, on disk.
-    ``threads``: threads for building the mask store (default: the machine's cores).
+    version). Regular grammars build their whole mask store here (``threads``, default: the
+    machine's cores) and cache it on disk unless ``cache_on_disk=False`` or
+    ``CONSTRAIN_CACHE=0``; context-free grammars compute token sets lazily, per class of
+    terminal states, on first use, so compiling them is cheap and nothing is cached on disk.
     """
     if not isinstance(grammar, Grammar):
         raise TypeError(f"compile() needs a Grammar, not {type(grammar).__name__}")
@@ -73,30 +75,14 @@ def compile(grammar: Grammar, vocab: Vocabulary, *, threads: Optional[int] = Non
     if grammar.is_regular:
         index = _load_or_build_dfa(grammar, vocab, key, threads, cache_on_disk)
     else:
-        index = _load_or_build_cfg(grammar, vocab, key, threads, cache_on_disk)
+        # Cheap: the CFG core computes token sets lazily, per class of terminal states.
+        index = CfgIndex.build(token_trie(vocab), grammar.tables, vocab.eos_token_ids)
     compiled = CompiledGrammar(grammar, vocab, index)
     with _memory_cache_lock:
         _memory_cache[key] = compiled
         while len(_memory_cache) > _MEMORY_CACHE_SIZE:
             _memory_cache.popitem(last=False)
     return compiled
-
-
-def _load_or_build_cfg(grammar: Grammar, vocab: Vocabulary, key: str, threads: int,
-                       cache_on_disk: bool) -> CfgIndex:
-    trie = token_trie(vocab)
-    path = cache.cache_path("grammar", key, ".npz") if cache_on_disk else None
-    if path is not None:
-        arrays = cache.load_arrays(path)
-        if arrays is not None:
-            try:
-                return CfgIndex.build(trie, grammar.tables, vocab.eos_token_ids, stores=arrays)
-            except (KeyError, ValueError):
-                pass  # a stale or damaged cache entry: rebuild it below
-    index = CfgIndex.build(trie, grammar.tables, vocab.eos_token_ids, threads=threads)
-    if path is not None:
-        cache.save_arrays(path, **index.store_arrays())
-    return index
 
 
 def _load_or_build_dfa(grammar: Grammar, vocab: Vocabulary, key: str, threads: int,

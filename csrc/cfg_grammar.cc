@@ -35,6 +35,8 @@ void CfgGrammar::finalize() {
     for (int32_t q = 0; q < t.dfa.num_states(); ++q) class_roots[t.state_class[q]] = {&t.dfa, q};
   for (const DfaRoot& r : class_roots)
     if (r.dfa == nullptr) throw std::invalid_argument("a state class has no state");
+  within_.clear();
+  within_.resize(num_classes);
   crossing_.clear();
   crossing_.resize(num_classes);
   nullable.assign(num_nonterminals, 0);
@@ -52,8 +54,18 @@ void CfgGrammar::finalize() {
   }
 }
 
-void CfgGrammar::build_stores(int threads) {
-  within = MaskStore::build(class_roots, *trie, threads);
+const TokenSet& CfgGrammar::within(int32_t state_class) const {
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    if (within_[state_class]) return *within_[state_class];
+  }
+  // Built outside the lock; if two threads race, the first one stored wins.
+  std::vector<int32_t> ids;
+  collect_live_tokens(*class_roots[state_class].dfa, *trie, class_roots[state_class].state, ids);
+  auto built = std::make_unique<TokenSet>(std::move(ids), trie->vocab_size());
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (!within_[state_class]) within_[state_class] = std::move(built);
+  return *within_[state_class];
 }
 
 const CrossingStore& CfgGrammar::crossing(int32_t state_class) const {
@@ -61,10 +73,9 @@ const CrossingStore& CfgGrammar::crossing(int32_t state_class) const {
     std::lock_guard<std::mutex> lock(cache_mutex_);
     if (crossing_[state_class]) return *crossing_[state_class];
   }
-  // Built outside the lock; if two threads race, the first one stored wins.
-  const std::vector<DfaRoot> root{class_roots[state_class]};
-  MaskStore inside = MaskStore::build(root, *trie, 1);
-  auto built = std::make_unique<CrossingStore>(CrossingStore::build(root, *trie, inside));
+  const TokenSet& inside = within(state_class);
+  auto built = std::make_unique<CrossingStore>(
+      CrossingStore::build(class_roots[state_class], *trie, inside));
   std::lock_guard<std::mutex> lock(cache_mutex_);
   if (!crossing_[state_class]) crossing_[state_class] = std::move(built);
   return *crossing_[state_class];
@@ -146,9 +157,10 @@ bool CfgGrammar::is_eos(int32_t id) const {
 }
 
 size_t CfgGrammar::memory_bytes() const {
-  size_t total = sizeof(*this) + (rule_lhs.size() + rule_begin.size() + rhs.size()) * 4 +
-                 within.memory_bytes();
+  size_t total = sizeof(*this) + (rule_lhs.size() + rule_begin.size() + rhs.size()) * 4;
   std::lock_guard<std::mutex> lock(cache_mutex_);
+  for (const auto& w : within_)
+    if (w) total += w->memory_bytes();
   for (const auto& c : crossing_)
     if (c) total += c->memory_bytes();
   for (const auto& entry : summaries_)

@@ -40,7 +40,6 @@ struct CfgGrammar {
   std::shared_ptr<const TokenTrie> trie;
   std::vector<CfgTerminal> terminals;
   int32_t num_classes = 0;
-  MaskStore within;  // per class: tokens over which the terminal stays live
   int32_t num_nonterminals = 0;
   int32_t start = 0;  // the start nonterminal
   // Rule r: rule_lhs[r] -> rhs[rule_begin[r] .. rule_begin[r + 1]). A symbol >= 0 is a
@@ -59,8 +58,8 @@ struct CfgGrammar {
 
   // Checks the tables and derives rules_of and nullable; throws std::invalid_argument.
   void finalize();
-  // Builds the within-store of every state class (split over `threads` threads).
-  void build_stores(int threads);
+  // The tokens over which a class's terminal stays live (it may go on). Built on first use.
+  const TokenSet& within(int32_t state_class) const;
   // The crossing store of a class (its one entry, 0): tokens in which the terminal may end.
   // Built on first use.
   const CrossingStore& crossing(int32_t state_class) const;
@@ -86,6 +85,7 @@ struct CfgGrammar {
   CrossingSummary summarize(int32_t state_class, const std::vector<int32_t>& next) const;
 
   mutable std::mutex cache_mutex_;
+  mutable std::vector<std::unique_ptr<TokenSet>> within_;
   mutable std::vector<std::unique_ptr<CrossingStore>> crossing_;
   mutable std::map<std::pair<int32_t, std::vector<int32_t>>, std::shared_ptr<const CrossingSummary>>
       summaries_;

@@ -71,13 +71,11 @@ void CfgMatcher::fill_bitmask(int32_t* row, int64_t words) const {
                                       : x.state_class < y.state_class;
     });
     // Tokens that stay inside a terminal: allowed whatever follows it.
-    scratch_.resize(own);
     std::vector<int32_t> classes;
     for (const Pending& p : items) classes.push_back(p.state_class);
     std::sort(classes.begin(), classes.end());
     classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
-    for (int32_t c : classes)
-      grammar_->within.or_into(c, row, reinterpret_cast<int32_t*>(scratch_.data()));
+    for (int32_t c : classes) grammar_->within(c).or_into(out);
     // Tokens in which a terminal ends: push the set its end leads to; suffixes that stay inside
     // a terminal predicted there are allowed (the cached summary); the others run through the
     // chart byte by byte, sharing common prefixes.

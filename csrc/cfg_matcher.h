@@ -39,7 +39,6 @@ class CfgMatcher final : public Matcher {
   mutable EarleyChart chart_;
   std::vector<size_t> step_sets_;  // number of chart sets before each accepted step
   bool terminated_ = false;
-  mutable std::vector<uint32_t> scratch_;
 };
 
 }  // namespace constrain

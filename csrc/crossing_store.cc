@@ -14,13 +14,13 @@ struct Entry {
 
 }  // namespace
 
-CrossingStore CrossingStore::build(const std::vector<DfaRoot>& roots, const TokenTrie& trie,
-                                   const MaskStore& within) {
+CrossingStore CrossingStore::build(const DfaRoot& root, const TokenTrie& trie,
+                                   const TokenSet& within) {
   CrossingStore store;
-  const int32_t n_states = static_cast<int32_t>(roots.size());
+  const std::vector<DfaRoot> roots{root};
+  const int32_t n_states = 1;
   const size_t n_nodes = trie.num_nodes();
   std::vector<int32_t> state_at_depth(trie.max_depth() + 1);
-  std::vector<uint32_t> allowed(within.num_words());
   std::vector<Entry> entries;
   store.state_begin_.push_back(0);
   store.tokens_begin_.push_back(0);
@@ -44,7 +44,6 @@ CrossingStore CrossingStore::build(const std::vector<DfaRoot>& roots, const Toke
 
   for (int32_t s = 0; s < n_states; ++s) {
     const ByteDfa& dfa = *roots[s].dfa;
-    within.fill(s, reinterpret_cast<int32_t*>(allowed.data()));
     entries.clear();
     state_at_depth[0] = roots[s].state;
     size_t i = 0;
@@ -60,7 +59,7 @@ CrossingStore CrossingStore::build(const std::vector<DfaRoot>& roots, const Toke
         // The terminal can end after these d bytes: every longer token below crosses here.
         for (size_t k = i + 1; k < trie.subtree_end(i); ++k)
           for (const int32_t* t = trie.tokens_begin(k); t != trie.tokens_end(k); ++t)
-            if (!((allowed[*t >> 5] >> (*t & 31)) & 1u)) entries.push_back({*t, d});
+            if (!within.contains(*t)) entries.push_back({*t, d});
       }
       ++i;
     }

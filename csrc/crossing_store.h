@@ -21,10 +21,9 @@ namespace constrain {
 class CrossingStore {
  public:
   CrossingStore() = default;
-  // Entry i describes roots[i]. Tokens in entry i of `within` (the DFA stays live over the
-  // whole token) are left out: they are allowed whatever follows the terminal.
-  static CrossingStore build(const std::vector<DfaRoot>& roots, const TokenTrie& trie,
-                             const MaskStore& within);
+  // The store of one DFA state, its only entry (0). Tokens in `within` (the DFA stays live
+  // over the whole token) are left out: they are allowed whatever follows the terminal.
+  static CrossingStore build(const DfaRoot& root, const TokenTrie& trie, const TokenSet& within);
 
   // Suffixes of entry q are the indices [begin(q), end(q)).
   int64_t begin(int32_t state) const { return state_begin_[state]; }

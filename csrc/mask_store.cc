@@ -60,6 +60,12 @@ uint64_t hash_set(const EncodedSet& s) {
 
 }  // namespace
 
+void collect_live_tokens(const ByteDfa& dfa, const TokenTrie& trie, int32_t state,
+                         std::vector<int32_t>& out) {
+  std::vector<int32_t> stack(trie.max_depth() + 1);
+  collect_live_tokens(dfa, trie, state, stack, out);
+}
+
 MaskStore MaskStore::build(const ByteDfa& dfa, const TokenTrie& trie, int threads) {
   std::vector<DfaRoot> roots;
   for (int32_t s = 0; s < dfa.num_states(); ++s) roots.push_back({&dfa, s});
@@ -172,22 +178,6 @@ void MaskStore::fill(int32_t state, int32_t* row) const {
   }
 }
 
-void MaskStore::or_into(int32_t state, int32_t* row, int32_t* scratch) const {
-  uint32_t* out = reinterpret_cast<uint32_t*>(row);
-  const int32_t* p = data_.data() + offsets_[state];
-  const int32_t n = lengths_[state];
-  if (static_cast<MaskForm>(forms_[state]) == MaskForm::kAllowList) {
-    for (int32_t k = 0; k < n; ++k) out[p[k] >> 5] |= 1u << (p[k] & 31);
-    return;
-  }
-  const uint32_t* words = reinterpret_cast<const uint32_t*>(p);
-  if (static_cast<MaskForm>(forms_[state]) == MaskForm::kDenyList) {
-    fill(state, scratch);
-    words = reinterpret_cast<const uint32_t*>(scratch);
-  }
-  for (int32_t w = 0; w < num_words(); ++w) out[w] |= words[w];
-}
-
 int64_t MaskStore::count(int32_t state) const {
   switch (static_cast<MaskForm>(forms_[state])) {
     case MaskForm::kAllowList:
@@ -212,6 +202,11 @@ TokenSet::TokenSet(std::vector<int32_t> ids, int32_t vocab_size) {
   }
   bits_.assign(words, 0);
   for (int32_t id : ids) bits_[id >> 5] |= 1u << (id & 31);
+}
+
+bool TokenSet::contains(int32_t id) const {
+  if (!bits_.empty()) return (bits_[id >> 5] >> (id & 31)) & 1u;
+  return std::binary_search(ids_.begin(), ids_.end(), id);
 }
 
 void TokenSet::or_into(uint32_t* row) const {

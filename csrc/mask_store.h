@@ -40,8 +40,6 @@ class MaskStore {
   int32_t num_states() const { return static_cast<int32_t>(forms_.size()); }
   // Writes the state's token set into row[0 .. num_words()) (bits past vocab_size cleared).
   void fill(int32_t state, int32_t* row) const;
-  // ORs the state's token set into row[0 .. num_words()); scratch holds num_words() words.
-  void or_into(int32_t state, int32_t* row, int32_t* scratch) const;
   // Number of tokens in the state's set.
   int64_t count(int32_t state) const;
   size_t memory_bytes() const;
@@ -59,12 +57,17 @@ class MaskStore {
   std::vector<int32_t> data_;
 };
 
+// Appends to `out` every token over whose bytes `dfa` stays live from `state`.
+void collect_live_tokens(const ByteDfa& dfa, const TokenTrie& trie, int32_t state,
+                         std::vector<int32_t>& out);
+
 // One set of token ids, stored as a sorted list or as a bitmask, whichever is smaller.
 class TokenSet {
  public:
   TokenSet(std::vector<int32_t> ids, int32_t vocab_size);
   // ORs the set into row[0 .. ceil(vocab_size / 32)).
   void or_into(uint32_t* row) const;
+  bool contains(int32_t id) const;
   size_t memory_bytes() const { return (ids_.size() + bits_.size()) * sizeof(uint32_t); }
 
  private:

@@ -162,26 +162,3 @@ def test_rollback_fork_reset_and_forced_bytes():
 def test_grammar_errors_name_the_problem(text, message):
     with pytest.raises(cn.GrammarError, match=message):
         cn.Grammar.from_lark(text)
-
-
-def test_compiled_cfg_round_trips_through_the_disk_cache(tmp_path, monkeypatch):
-    from constrain.compiler import _memory_cache
-
-    monkeypatch.setenv("CONSTRAIN_CACHE_DIR", str(tmp_path))
-    _memory_cache.clear()
-    grammar = cn.Grammar.from_lark(AMBIGUOUS)
-    fresh = cn.compile(grammar, BYTES)
-    files = list(tmp_path.rglob("*.npz"))
-    assert files, "compile() wrote no cache file"
-    _memory_cache.clear()
-    loaded = cn.compile(grammar, BYTES)
-    assert loaded is not fresh
-    for prefix in [b"", b"1", b"(1 ", b"12+(", b"1)"[:1]]:
-        a, b = fresh.matcher(), loaded.matcher()
-        assert a.accept_bytes(prefix) and b.accept_bytes(prefix)
-        assert a.allowed_token_ids().tolist() == b.allowed_token_ids().tolist()
-    for path in files:
-        path.write_bytes(b"damaged")
-    _memory_cache.clear()
-    rebuilt = cn.compile(grammar, BYTES).matcher()
-    assert rebuilt.allowed_token_ids().tolist() == fresh.matcher().allowed_token_ids().tolist()
