@@ -13,9 +13,11 @@ from ._version import __version__
 from .bitmask import allocate_bitmask, apply_bitmask, bitmask_to_ids
 from .compiler import CompiledGrammar, compile
 from .fast_forward import forced_tokens
-from .errors import ConstrainError, GrammarError, RegexError, SchemaError, VocabularyError
+from .errors import (ConstrainError, GrammarError, IncompleteOutputError, RegexError, SchemaError,
+                     VocabularyError)
 from . import sampling, speculative
 from .generate import generate
+from .json_generation import generate_json
 from .grammar import Grammar
 from .vocabulary import Vocabulary
 
@@ -24,6 +26,7 @@ __all__ = [
     "ConstrainError",
     "Grammar",
     "GrammarError",
+    "IncompleteOutputError",
     "Matcher",
     "RegexError",
     "SchemaError",
@@ -37,6 +40,7 @@ __all__ = [
     "fill_bitmasks",
     "forced_tokens",
     "generate",
+    "generate_json",
     "sampling",
     "speculative",
 ]

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
+from . import cli_generate
 from .testing.cli_commands import add_commands as add_testing_commands
 from .testing.cli_commands import run as run_testing_command
 
@@ -17,6 +18,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     demo = commands.add_parser("demo", help="constrained sampling from a random model, no download")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("-n", "--samples", type=int, default=3)
+    cli_generate.add_commands(commands)
     add_testing_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -24,6 +26,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         run_demo(sys.stdout, seed=args.seed, samples=args.samples)
         return 0
+    if args.command in ("generate", "compile"):
+        return cli_generate.run(args)
     return run_testing_command(args)
 
 

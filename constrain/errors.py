@@ -47,3 +47,15 @@ class SchemaError(GrammarError):
         else:
             message = f"unsupported JSON Schema keyword {keyword!r} at {pointer}"
         super().__init__(f"{message}: {reason}" if reason else message)
+
+
+class IncompleteOutputError(ConstrainError):
+    """Generation stopped (``max_new_tokens`` ran out) before the grammar accepted the output.
+
+    Attributes:
+        text: the partial output, a prefix of some string of the grammar.
+    """
+
+    def __init__(self, message: str, text: str):
+        self.text = text
+        super().__init__(message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 import weakref
-from typing import List, Optional, Sequence, Union
+from typing import Callable, List, NamedTuple, Optional, Sequence, Union
 
 from .compiler import CompiledGrammar, compile
 from .grammar import Grammar
@@ -33,24 +33,50 @@ def generate(model, tokenizer, prompt: Union[str, Sequence[str]], *,
     tokens up to the first end-of-sequence token, decoded as UTF-8 (invalid bytes, possible
     only when generation stopped at ``max_new_tokens``, are replaced).
     """
-    import torch
-
     single = isinstance(prompt, str)
     prompts = [prompt] if single else list(prompt)
     if not prompts or not all(isinstance(p, str) for p in prompts):
         raise TypeError("prompt must be a string or a non-empty list of strings")
-    eos_ids = _eos_ids(model, tokenizer, generate_kwargs.get("eos_token_id"))
-    vocab = _vocabulary(tokenizer, eos_ids)
-    compiled = _compiled(grammar, regex, choices, vocab)
+    rows = generate_rows(model, tokenizer, prompts,
+                         lambda vocab: _compiled(grammar, regex, choices, vocab), **generate_kwargs)
+    return group_rows([r.text for r in rows], len(prompts), single)
 
+
+class GeneratedRow(NamedTuple):
+    """One output sequence: its text (UTF-8, invalid bytes replaced), its exact bytes, and
+    whether it ended with an end-of-sequence token (which the grammar allows only once it has
+    accepted: ``ended`` False means generation stopped at ``max_new_tokens``)."""
+
+    text: str
+    data: bytes
+    ended: bool
+
+
+def generate_rows(model, tokenizer, prompts: Sequence[str],
+                  make_grammar: Callable[[Vocabulary], CompiledGrammar], *,
+                  add_special_tokens: bool = True, **generate_kwargs) -> List[GeneratedRow]:
+    """Run ``model.generate`` on ``prompts`` (one left-padded batch) under a grammar.
+
+    The shared machinery of :func:`generate` and :func:`constrain.generate_json`:
+    ``make_grammar(vocab)`` returns the grammar compiled for the tokenizer's vocabulary (with
+    the end-of-sequence ids generation stops on). ``add_special_tokens`` goes to the tokenizer
+    (False for prompts rendered by a chat template, which already hold them). Returns one
+    :class:`GeneratedRow` per output sequence, in ``model.generate``'s order (the outputs of
+    prompt ``i`` are adjacent).
+    """
+    import torch
     from transformers import LogitsProcessorList
 
     from .hf import GrammarLogitsProcessor
 
+    eos_ids = _eos_ids(model, tokenizer, generate_kwargs.get("eos_token_id"))
+    vocab = _vocabulary(tokenizer, eos_ids)
+    compiled = make_grammar(vocab)
+
     pad_id = generate_kwargs.pop("pad_token_id", None)
     if pad_id is None:
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else vocab.eos_token_ids[0]
-    encoded = [tokenizer(p)["input_ids"] for p in prompts]
+    encoded = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
     width = max(len(ids) for ids in encoded)
     input_ids = torch.tensor([[pad_id] * (width - len(ids)) + list(ids) for ids in encoded])
     attention_mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in encoded])
@@ -65,24 +91,33 @@ def generate(model, tokenizer, prompt: Union[str, Sequence[str]], *,
     output = model.generate(input_ids=input_ids, attention_mask=attention_mask,
                             logits_processor=processors, pad_token_id=pad_id, **generate_kwargs)
     sequences = output.sequences if hasattr(output, "sequences") else output
-    texts = [_text(row[width:].tolist(), vocab) for row in sequences]
-    per_prompt = len(texts) // len(prompts)
+    return [decode_row(row[width:].tolist(), vocab) for row in sequences]
+
+
+def group_rows(items: list, n_prompts: int, single: bool):
+    """Shape per-row results like :func:`generate`'s return value: one item per prompt, or a
+    list of ``k`` items per prompt with ``num_return_sequences=k > 1``; unwrapped for a single
+    prompt."""
+    per_prompt = len(items) // n_prompts
     if per_prompt > 1:
-        grouped = [texts[i * per_prompt:(i + 1) * per_prompt] for i in range(len(prompts))]
-        return grouped[0] if single else grouped
-    return texts[0] if single else texts
+        items = [items[i * per_prompt:(i + 1) * per_prompt] for i in range(n_prompts)]
+    return items[0] if single else items
 
 
-def _text(ids: List[int], vocab: Vocabulary) -> str:
+def decode_row(ids: List[int], vocab: Vocabulary) -> GeneratedRow:
+    """The :class:`GeneratedRow` of generated token ids: their bytes up to the first
+    end-of-sequence id of ``vocab``, and whether there was one."""
     eos = set(vocab.eos_token_ids)
     data = bytearray()
     token_bytes = vocab.token_bytes
+    ended = False
     for t in ids:
         if t in eos:
+            ended = True
             break
         if 0 <= t < len(token_bytes):
             data += token_bytes[t]
-    return data.decode("utf-8", errors="replace")
+    return GeneratedRow(data.decode("utf-8", errors="replace"), bytes(data), ended)
 
 
 def _eos_ids(model, tokenizer, explicit) -> Optional[List[int]]:
