@@ -120,12 +120,12 @@ def markdown(results: list[FileResult], seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Run the suite, print the report, optionally write it into a markdown file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, default=SUITE)
     parser.add_argument("--markdown", help="write the report into this file")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     start = time.perf_counter()
     results = run_suite(args.suite)
     report = markdown(results, time.perf_counter() - start)

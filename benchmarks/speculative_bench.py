@@ -185,14 +185,14 @@ def write_block(block: str) -> None:
     path.write_text(text)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Run both benchmarks, print the block, and with --write put it into PERFORMANCE.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=40)
     parser.add_argument("--schemas", type=int, default=60)
     parser.add_argument("--write", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     from transformers import AutoTokenizer
 
     path = SHARED / "tokenizers" / "llama3-128k"
