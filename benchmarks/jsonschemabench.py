@@ -69,8 +69,10 @@ def load_schema(path: Path):
 
 
 def validator(schema):
-    """The validator of the draft the schema names (2020-12 by default), checking formats."""
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    """Draft 2020-12 validation with formats checked, the definition of the language
+    (DESIGN.md section 1), whatever draft the schema names: under draft 4, for example, 1.0 is
+    not an integer, under 2020-12 it is."""
+    cls = jsonschema.Draft202012Validator
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
@@ -90,24 +92,35 @@ def compact(value) -> str:
 def walk(compiled, vocab, rng, max_tokens: int):
     """A random walk biased to finish: EOS when allowed (p=1/2), else short tokens (p=3/4)."""
     m = compiled.matcher()
-    eos = set(vocab.eos_token_ids)
+    eos = np.asarray(vocab.eos_token_ids)
+    lengths = _token_lengths(vocab)
     out = b""
     for _ in range(max_tokens):
         allowed = m.allowed_token_ids()
         if not len(allowed):
             raise AssertionError(f"empty mask after {out[-80:]!r}")
-        stops = [t for t in allowed if t in eos]
-        if stops and rng.random() < 0.5:
+        stops = np.isin(allowed, eos)
+        if stops.any() and rng.random() < 0.5:
             return out, True
-        choices = [int(t) for t in allowed if t not in eos]
-        short = [t for t in choices if len(vocab.token_bytes[t]) <= 2]
-        pool = short if short and rng.random() < 0.75 else choices or stops
+        choices = allowed[~stops]
+        if not len(choices):
+            return out, True
+        short = choices[lengths[choices] <= 2]
+        pool = short if len(short) and rng.random() < 0.75 else choices
         token = int(rng.choice(pool))
-        if token in eos:
-            return out, True
         assert m.accept_token(token)
         out += vocab.token_bytes[token]
     return out, False
+
+
+_LENGTHS: dict = {}
+
+
+def _token_lengths(vocab) -> np.ndarray:
+    """Byte length of every token id (cached per vocabulary)."""
+    if vocab.fingerprint not in _LENGTHS:
+        _LENGTHS[vocab.fingerprint] = np.diff(vocab.blob()[1])
+    return _LENGTHS[vocab.fingerprint]
 
 
 def draw_instances(schema, count: int, seed: int) -> list:
