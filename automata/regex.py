@@ -411,7 +411,6 @@ class _Parser:
             self.pos += 1
             return self.charset(_ANY if self.flags["s"] else _DOT, fold=False)
         if c == "\\":
-            at = self.pos
             kind, value = self.parse_escape(in_class=False)
             if kind == "set":
                 return self.charset(value, fold=False)
@@ -759,23 +758,30 @@ def ast_to_dfa(node: Node, pattern: str = "") -> ByteDFA:
                          pattern, 0) from None
 
 
+def literal_text(node: Node) -> str | None:
+    """The one string ``node`` matches if it is a plain literal (possibly empty), else None."""
+    parts = node.items if isinstance(node, Concat) else (node,)
+    chars = []
+    for part in parts:
+        if isinstance(part, Empty):
+            continue
+        if not (isinstance(part, CharSet) and len(part.ranges) == 1
+                and part.ranges[0][0] == part.ranges[0][1]):
+            return None
+        cp = part.ranges[0][0]
+        if 0xD800 <= cp <= 0xDFFF:
+            return None
+        chars.append(chr(cp))
+    return "".join(chars)
+
+
 def _literal_alternatives(node: Node) -> list[bytes] | None:
     """The strings of an alternation of literal strings (fast path), else None."""
-    branches = node.items if isinstance(node, Alt) else (node,)
     words = []
-    for b in branches:
-        parts = b.items if isinstance(b, Concat) else (b,)
-        chars = []
-        for part in parts:
-            if isinstance(part, Empty):
-                continue
-            if not (isinstance(part, CharSet) and len(part.ranges) == 1
-                    and part.ranges[0][0] == part.ranges[0][1]):
-                return None
-            cp = part.ranges[0][0]
-            if 0xD800 <= cp <= 0xDFFF:
-                return None
-            chars.append(chr(cp))
-        words.append("".join(chars).encode("utf-8"))
+    for branch in (node.items if isinstance(node, Alt) else (node,)):
+        text = literal_text(branch)
+        if text is None:
+            return None
+        words.append(text.encode("utf-8"))
     return words
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..automata.cfg import Cfg
 from ..automata.dfa import ByteDFA
-from ..automata.regex import CharSet, Concat, Empty, Node, ast_to_dfa
+from ..automata.regex import Node, ast_to_dfa, literal_text
 from ..errors import GrammarError
 
 EOS = 256  # the end-of-sequence token of the byte vocabulary
@@ -54,19 +54,10 @@ def terminal_dfas(cfg: Cfg, names: Optional[Iterable[str]] = None) -> dict[str, 
 
 
 def literal_of(node: Union[Node, ByteDFA]) -> Optional[str]:
-    """The one string a regex AST matches, if it is a plain literal; else None."""
+    """The one string a regex AST matches, if it is a non-empty plain literal; else None."""
     if isinstance(node, ByteDFA):
         return None
-    parts = node.items if isinstance(node, Concat) else (node,)
-    chars = []
-    for part in parts:
-        if isinstance(part, Empty):
-            continue
-        if not (isinstance(part, CharSet) and len(part.ranges) == 1
-                and part.ranges[0][0] == part.ranges[0][1]):
-            return None
-        chars.append(chr(part.ranges[0][0]))
-    return "".join(chars) if chars else None
+    return literal_text(node) or None
 
 
 def terminal_label(cfg: Cfg, name: str) -> str:
