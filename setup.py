@@ -48,7 +48,9 @@ setup(
     ext_modules=cythonize([core], compiler_directives={"language_level": 3}),
     install_requires=["numpy", "torch", "transformers", "lark", "interegular", "jsonschema", "regex"],
     extras_require={
-        "test": ["pytest", "hypothesis", "scipy", "hypothesis-jsonschema"],
+        # hypothesis-jsonschema 0.23.1 relies on hypothesis internals that later releases
+        # removed (6.170 breaks it); 6.155.2 is the newest release checked here.
+        "test": ["pytest", "hypothesis>=6.100,<=6.155.2", "scipy", "hypothesis-jsonschema"],
         "bench": ["xgrammar", "llguidance", "outlines-core", "matplotlib"],
     },
     entry_points={"console_scripts": ["constrain=constrain.cli:main"],
