@@ -32,17 +32,16 @@ import datetime
 import importlib.metadata
 import os
 import platform
-import re
 import statistics
 import time
 from typing import Callable, List, Optional
 
 import numpy as np
+
+from benchmarks.common import write_markdown
 import torch
 
 TOKENIZER_ROOT = os.environ.get("CONSTRAIN_TEST_DATA", "/work/shared") + "/tokenizers"
-MARK_START = "<!-- processor-bench:start -->"
-MARK_END = "<!-- processor-bench:end -->"
 PROMPT_LEN = 8
 BATCHES = (1, 8, 32)
 
@@ -283,23 +282,6 @@ def markdown(engines, results, mismatches, args, n_tokens, vocab_size, failed) -
     return "\n".join(lines)
 
 
-def write_markdown(path: str, section: str) -> None:
-    """Replace the block between the processor-bench markers in ``path`` (create if needed)."""
-    block = f"{MARK_START}\n{section}{MARK_END}"
-    text = "# Performance\n"
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    pattern = re.compile(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-
-
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tokenizer", default="llama3-128k")
@@ -331,7 +313,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     section = markdown(engines, results, mismatches, args, len(tokens), vocab_size, failed)
     print(section)
     if args.markdown:
-        write_markdown(args.markdown, section)
+        write_markdown(args.markdown, section, "processor-bench")
 
 
 if __name__ == "__main__":
