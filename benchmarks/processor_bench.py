@@ -38,10 +38,9 @@ from typing import Callable, List, Optional
 
 import numpy as np
 
-from benchmarks.common import write_markdown
+from benchmarks.common import TOKENIZER_ROOT, write_markdown
 import torch
 
-TOKENIZER_ROOT = os.environ.get("CONSTRAIN_TEST_DATA", "/work/shared") + "/tokenizers"
 PROMPT_LEN = 8
 BATCHES = (1, 8, 32)
 
