@@ -94,8 +94,7 @@ def prepare(name: str, engine: Any, tok: Any, path: str, run: EngineRun) -> None
     if name == "constrain":
         engine.vocab = engine.cn.Vocabulary.from_tokenizer(tok, cache=False)
         middle = time.perf_counter()
-        with engine.compiler_module._tries_lock:  # an earlier part may have built it
-            engine.compiler_module._tries.pop(engine.vocab.fingerprint, None)
+        engine.compiler_module.token_trie.forget(engine.vocab)  # an earlier part may have built it
         trie = engine.compiler_module.token_trie(engine.vocab)
         end = time.perf_counter()
         data, offsets = engine.vocab.blob()

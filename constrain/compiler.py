@@ -12,7 +12,7 @@ import numpy as np
 from . import cache
 from ._core import CfgIndex, DfaIndex, Matcher, TokenTrie
 from .grammar import Grammar
-from .vocabulary import Vocabulary
+from .vocabulary import PerVocabulary, Vocabulary
 
 _MEMORY_CACHE_SIZE = 64
 _memory_cache: "OrderedDict[str, CompiledGrammar]" = OrderedDict()
@@ -107,18 +107,10 @@ def _load_or_build_dfa(grammar: Grammar, vocab: Vocabulary, key: str, threads: i
     return index
 
 
-_tries: "OrderedDict[str, TokenTrie]" = OrderedDict()
-_tries_lock = threading.Lock()
+def _build_trie(vocab: Vocabulary) -> TokenTrie:
+    data, offsets = vocab.blob()
+    return TokenTrie(data, offsets)
 
 
-def token_trie(vocab: Vocabulary) -> TokenTrie:
-    """The C++ token trie of ``vocab`` (built once per vocabulary fingerprint, then shared)."""
-    with _tries_lock:
-        trie = _tries.get(vocab.fingerprint)
-        if trie is None:
-            data, offsets = vocab.blob()
-            trie = TokenTrie(data, offsets)
-            _tries[vocab.fingerprint] = trie
-            while len(_tries) > 8:
-                _tries.popitem(last=False)
-        return trie
+#: The C++ token trie of a vocabulary (built once per vocabulary fingerprint, then shared).
+token_trie = PerVocabulary(_build_trie, keep=8)

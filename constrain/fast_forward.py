@@ -12,12 +12,10 @@ extend past the end are left out: the model samples them, under masks, at the ne
 from __future__ import annotations
 
 import bisect
-import threading
-from collections import OrderedDict
 from typing import List, Optional
 
 from ._core import Matcher
-from .vocabulary import Vocabulary
+from .vocabulary import PerVocabulary, Vocabulary
 
 # Scanning more candidate tokens than this for one boundary position is not worth it: the
 # position is then assumed to be spannable (a conservative, never wrong, answer).
@@ -52,19 +50,8 @@ class _TokenIndex:
         return None
 
 
-_indexes: "OrderedDict[str, _TokenIndex]" = OrderedDict()
-_indexes_lock = threading.Lock()
-
-
-def _index(vocab: Vocabulary) -> _TokenIndex:
-    """The token index of ``vocab``, built once per vocabulary fingerprint (a few are kept)."""
-    with _indexes_lock:
-        hit = _indexes.get(vocab.fingerprint)
-        if hit is None:
-            hit = _indexes[vocab.fingerprint] = _TokenIndex(vocab)
-            while len(_indexes) > 4:
-                _indexes.popitem(last=False)
-        return hit
+#: The token index of a vocabulary, built once per vocabulary fingerprint (a few are kept).
+_index = PerVocabulary(_TokenIndex, keep=4)
 
 
 def forced_tokens(matcher: Matcher, vocab: Vocabulary, tokenizer=None) -> List[int]:

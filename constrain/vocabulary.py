@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 import warnings
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -14,7 +16,32 @@ from constrain import cache as _cache
 from constrain.automata import tokenizer_bytes as _tb
 from constrain.errors import VocabularyError
 
-__all__ = ["Vocabulary"]
+__all__ = ["Vocabulary", "PerVocabulary"]
+
+
+class PerVocabulary:
+    """A small thread-safe cache of data derived from a vocabulary, keyed by its fingerprint
+    (equal vocabularies share one entry); the least recently built entries are dropped first."""
+
+    def __init__(self, make, keep: int):
+        self._make = make
+        self._keep = keep
+        self._entries: "OrderedDict[str, object]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, vocab: "Vocabulary"):
+        with self._lock:
+            hit = self._entries.get(vocab.fingerprint)
+            if hit is None:
+                hit = self._entries[vocab.fingerprint] = self._make(vocab)
+                while len(self._entries) > self._keep:
+                    self._entries.popitem(last=False)
+            return hit
+
+    def forget(self, vocab: "Vocabulary") -> None:
+        """Drop the entry of ``vocab`` (e.g. to time building it again)."""
+        with self._lock:
+            self._entries.pop(vocab.fingerprint, None)
 
 
 class Vocabulary:
