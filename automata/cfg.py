@@ -19,7 +19,7 @@ import numpy as np
 
 from constrain.errors import GrammarError, RegexError
 
-from .dfa import ByteDFA, equivalent_states
+from .dfa import ByteDFA
 from .regex import Node, alternation, ast_to_dfa, concat, repeat
 
 START = "$start"        # the augmented start rule: START -> IGNORE start
@@ -59,8 +59,6 @@ class CfgTables:
 
     Rule r is ``rule_lhs[r] -> rhs[rule_begin[r]:rule_begin[r + 1]]``; a symbol s >= 0 is
     nonterminal s, s < 0 is terminal ~s. ``start`` is the augmented start nonterminal.
-    ``state_classes[t][q]`` numbers the states of all terminal DFAs so that states with the
-    same residual language share a number (and so the same token sets).
     """
 
     terminal_names: tuple[str, ...]
@@ -70,7 +68,6 @@ class CfgTables:
     rule_begin: np.ndarray
     rhs: np.ndarray
     start: int
-    state_classes: tuple[np.ndarray, ...]
 
 
 def fingerprint(tables: CfgTables) -> str:
@@ -201,7 +198,6 @@ def _tables(rules, dfas, order) -> CfgTables:
         rule_begin=np.asarray(begins, np.int32),
         rhs=np.asarray(rhs, np.int32),
         start=nt_index[START],
-        state_classes=tuple(equivalent_states(terminal_dfas)),
     )
 
 

@@ -8,9 +8,11 @@ same language have identical arrays.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence, Iterable
+from typing import Iterable
 
 import numpy as np
+
+from constrain._core import minimize_table
 
 DEAD = -1
 _SMALL_GRAPH = 50_000  # edges (or cells) below which plain-Python graph walks are used
@@ -78,9 +80,8 @@ def minimize(transitions: np.ndarray, accepting: np.ndarray, start: int = 0) -> 
 
     ``transitions``: int array ``[n, 256]`` (-1 = no transition); ``accepting``: bool
     ``[n]``; ``start``: the start state. Unreachable states and states that cannot reach
-    an accepting state are removed, equivalent states merged (vectorised Moore
-    refinement, finished by Hopcroft's algorithm when many rounds are needed), and the
-    result is numbered breadth-first from the start with start = 0.
+    an accepting state are removed, equivalent states merged (Hopcroft's algorithm, in the
+    C++ core), and the result is numbered breadth-first from the start with start = 0.
     """
     trans = np.asarray(transitions, dtype=np.int64)
     acc = np.asarray(accepting, dtype=bool)
@@ -107,247 +108,26 @@ def _reduce_columns(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _minimize_reduced(trans: np.ndarray, acc: np.ndarray, start: int,
                       col_of_byte: np.ndarray) -> ByteDFA:
-    n = trans.shape[0]
-    src, col, dst = _edges(trans)
-    keep = _bfs(src, dst, np.array([start]), n) & _bfs(dst, src, np.flatnonzero(acc), n)
-    if not keep[start]:
+    """``minimize`` on a column-reduced table (Hopcroft's algorithm in the C++ core)."""
+    table, accepting = minimize_table(trans, acc, start, _column_order(col_of_byte, trans.shape[1]))
+    if not len(table):
         return empty_dfa()
-    if not keep.all():
-        new_id = np.full(n, DEAD, dtype=np.int64)
-        kept = np.flatnonzero(keep)
-        new_id[kept] = np.arange(len(kept))
-        ok = keep[src] & keep[dst]
-        src, col, dst = new_id[src[ok]], col[ok], new_id[dst[ok]]
-        acc = acc[kept]
-        start = int(new_id[start])
-        n = len(kept)
-        trans = np.full((n, trans.shape[1]), DEAD, dtype=np.int64)
-        trans[src, col] = dst
-    classes = None
-    if n * trans.shape[1] > _HOPCROFT_MAX_CELLS:
-        # Large and acyclic (finite languages, e.g. bounded lengths): bottom-up hashing
-        # takes one numpy step per height level where Moore would take one full round.
-        classes = _acyclic_classes(n, trans.shape[1], src, col, dst, acc)
-    if classes is None:
-        classes = _moore_classes(trans, acc)
-    return _quotient(classes, src, col, dst, acc, start, trans.shape[1], col_of_byte)
+    return ByteDFA(table.take(col_of_byte, axis=1), accepting)
 
 
-def _quotient(classes, src, col, dst, acc, start, k, col_of_byte) -> ByteDFA:
-    """Merge states by class, then renumber canonically and expand the columns."""
-    n_cls = int(classes.max()) + 1
-    q = np.full((n_cls, k), DEAD, dtype=np.int64)
-    q[classes[src], col] = classes[dst]
-    q_acc = np.zeros(n_cls, dtype=bool)
-    q_acc[classes] = acc
-    return _canonical(q, q_acc, int(classes[start]), col_of_byte)
-
-
-def _edges(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The (src, col, dst) triples of the defined transitions."""
-    src, col = np.nonzero(trans >= 0)
-    return src.astype(np.int64), col.astype(np.int64), trans[src, col]
-
-
-def _csr(keys: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(keys, kind="stable")
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(keys, minlength=n), out=indptr[1:])
-    return indptr, values[order]
-
-
-def _gather(indptr: np.ndarray, data: np.ndarray, nodes: np.ndarray) -> np.ndarray:
-    """Concatenate ``data[indptr[v]:indptr[v+1]]`` for every v in ``nodes``."""
-    starts = indptr[nodes]
-    counts = indptr[nodes + 1] - starts
-    total = int(counts.sum())
-    if total == 0:
-        return data[:0]
-    offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
-    return data[offsets + np.arange(total)]
-
-
-def _bfs(src: np.ndarray, dst: np.ndarray, seeds: np.ndarray, n: int) -> np.ndarray:
-    """States reachable from ``seeds`` along the edges ``src -> dst``."""
-    indptr, data = _csr(src, dst, n)
-    if len(data) <= _SMALL_GRAPH:
-        # Plain Python: deep, thin graphs would cost one numpy round per level.
-        ptr, adj = indptr.tolist(), data.tolist()
-        seen_l = [False] * n
-        stack = [int(s) for s in seeds]
-        for s in stack:
-            seen_l[s] = True
-        while stack:
-            v = stack.pop()
-            for w in adj[ptr[v]:ptr[v + 1]]:
-                if not seen_l[w]:
-                    seen_l[w] = True
-                    stack.append(w)
-        return np.array(seen_l, dtype=bool)
-    seen = np.zeros(n, dtype=bool)
-    seen[seeds] = True
-    frontier = np.flatnonzero(seen)
-    while len(frontier):
-        nxt = np.unique(_gather(indptr, data, frontier))
-        nxt = nxt[~seen[nxt]]
-        seen[nxt] = True
-        frontier = nxt
-    return seen
-
-
-def _row_ids(sig: np.ndarray) -> np.ndarray:
-    """Dense ids of the distinct rows of an int64 matrix (equal rows -> equal ids)."""
-    sig = np.ascontiguousarray(sig)
-    view = sig.view(np.dtype((np.void, sig.dtype.itemsize * sig.shape[1]))).ravel()
-    _, inv = np.unique(view, return_inverse=True)
-    return inv.reshape(-1).astype(np.int64)
-
-
-def _moore_classes(trans: np.ndarray, acc: np.ndarray) -> np.ndarray:
-    """Equivalence classes of a trimmed DFA.
-
-    Vectorised Moore refinement (signature = own class + successor classes) converges in
-    as many rounds as the longest distinguishing word; long chains (``a{1000}``) would
-    need a round per link, so after a few rounds a small DFA is finished with Hopcroft's
-    algorithm in plain Python, seeded with the partition reached so far.
-    """
-    n, k = trans.shape
-    cls = acc.astype(np.int64)
-    dead_idx = np.where(trans < 0, n, trans)
-    n_cls = len(np.unique(cls))
-    rounds = 0
-    while True:
-        if rounds >= _MOORE_ROUNDS and n * k <= _HOPCROFT_MAX_CELLS:
-            return _hopcroft_classes(trans, cls)
-        cls_ext = np.append(cls, DEAD)
-        new = _row_ids(np.column_stack([cls, cls_ext[dead_idx]]))
-        new_n = int(new.max()) + 1
-        cls = new
-        rounds += 1
-        if new_n == n_cls:
-            return cls
-        n_cls = new_n
-
-
-def equivalent_states(dfas: "Sequence[ByteDFA]") -> list[np.ndarray]:
-    """Classes of states with equal residual languages across several DFAs.
-
-    Returns, per DFA, an int32 array mapping each of its states to a class id shared by all
-    DFAs: two states get the same id iff the same byte strings lead from them to acceptance.
-    """
-    sizes = [d.n_states for d in dfas]
-    offsets = np.cumsum([0] + sizes)
-    if offsets[-1] == 0:
-        return [np.zeros(0, np.int32) for _ in dfas]
-    trans = np.concatenate([np.where(d.transitions < 0, -1, d.transitions + off)
-                            for d, off in zip(dfas, offsets) if d.n_states])
-    acc = np.concatenate([d.accepting for d in dfas if d.n_states])
-    classes = _row_ids(_moore_classes(trans, acc)[:, None]).astype(np.int32)
-    return [classes[offsets[i]:offsets[i + 1]] for i in range(len(dfas))]
-
-
-_MOORE_ROUNDS = 12
-_HOPCROFT_MAX_CELLS = 400_000
-
-
-def _hopcroft_classes(trans: np.ndarray, initial: np.ndarray) -> np.ndarray:
-    """Hopcroft's partition refinement starting from ``initial`` (a partition coarser
-    than the final one and finer than accepting / non-accepting)."""
-    n, k = trans.shape
-    sink = n  # explicit dead state, alone in its class (every other state is live)
-    inv: list[list[list[int]]] = [[[] for _ in range(n + 1)] for _ in range(k)]
-    for s, row in enumerate(trans.tolist()):
-        for c, t in enumerate(row):
-            inv[c][sink if t < 0 else t].append(s)
-    for c in range(k):
-        inv[c][sink].append(sink)
-    ids: dict[int, int] = {}
-    block_of = [ids.setdefault(int(b), len(ids)) for b in initial.tolist()] + [len(ids)]
-    blocks: list[set[int]] = [set() for _ in range(len(ids) + 1)]
-    for s, b in enumerate(block_of):
-        blocks[b].add(s)
-    work = set(range(len(blocks)))
-    while work:
-        splitter = list(blocks[work.pop()])
-        for c in range(k):
-            inv_c = inv[c]
-            touched: dict[int, list[int]] = {}
-            for t in splitter:
-                for s in inv_c[t]:
-                    b = block_of[s]
-                    lst = touched.get(b)
-                    if lst is None:
-                        touched[b] = [s]
-                    else:
-                        lst.append(s)
-            for b, members in touched.items():
-                if len(members) == len(blocks[b]):
-                    continue
-                part = set(members)
-                blocks[b] -= part
-                new_b = len(blocks)
-                blocks.append(part)
-                for s in part:
-                    block_of[s] = new_b
-                if b in work or len(part) <= len(blocks[b]):
-                    work.add(new_b)
-                else:
-                    work.add(b)
-    out = np.array(block_of[:n], dtype=np.int64)
-    _, dense = np.unique(out, return_inverse=True)
-    return dense.reshape(-1).astype(np.int64)
-
-
-def _acyclic_classes(n: int, k: int, src: np.ndarray, col: np.ndarray, dst: np.ndarray,
-                     acc: np.ndarray) -> np.ndarray | None:
-    """Equivalence classes by bottom-up hashing, or None if the DFA has a cycle
-    (used for tries: ``dfa_from_strings``).
-
-    States are peeled off by height (longest path to a state without successors);
-    equivalent states have equal languages, hence equal heights, so each height level
-    is hashed on its own once all lower levels have class ids.
-    """
-    outdeg = np.bincount(src, minlength=n)
-    order = np.argsort(src, kind="stable")
-    out_ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=out_ptr[1:])
-    e_col, e_dst = col[order], dst[order]
-    in_ptr, preds = _csr(dst, src, n)
-    cls = np.full(n, DEAD, dtype=np.int64)
-    level = np.flatnonzero(outdeg == 0)
-    next_id = 0
-    done = 0
-    pos = np.zeros(n, dtype=np.int64)
-    while len(level):
-        # Dense rows of this level only: [accepting, class of successor per column].
-        pos[level] = np.arange(len(level))
-        counts = out_ptr[level + 1] - out_ptr[level]
-        rows = np.repeat(pos[level], counts)
-        eidx = _gather(out_ptr, np.arange(len(src), dtype=np.int64), level)
-        sig = np.full((len(level), k + 1), DEAD, dtype=np.int64)
-        sig[:, 0] = acc[level]
-        sig[rows, e_col[eidx] + 1] = cls[e_dst[eidx]]
-        ids = _row_ids(sig)
-        cls[level] = ids + next_id
-        next_id += int(ids.max()) + 1
-        done += len(level)
-        p = _gather(in_ptr, preds, level)
-        np.subtract.at(outdeg, p, 1)
-        p = np.unique(p)
-        level = p[outdeg[p] == 0]
-    if done < n:
-        return None
-    return cls
+def _column_order(col_of_byte: np.ndarray, k: int) -> np.ndarray:
+    """The columns ordered by their first byte (breadth-first numbering visits successors in
+    byte order)."""
+    first_byte = np.full(k, 256, dtype=np.int64)
+    np.minimum.at(first_byte, col_of_byte, np.arange(256))
+    return np.argsort(first_byte, kind="stable")
 
 
 def _canonical(trans: np.ndarray, acc: np.ndarray, start: int,
                col_of_byte: np.ndarray) -> ByteDFA:
     """Renumber breadth-first from ``start`` (successors in byte order), expand columns."""
     n = trans.shape[0]
-    # Visit successors in byte order: order the columns by their first byte.
-    first_byte = np.full(trans.shape[1], 256, dtype=np.int64)
-    np.minimum.at(first_byte, col_of_byte, np.arange(256))
-    by_byte = trans[:, np.argsort(first_byte, kind="stable")]
+    by_byte = trans[:, _column_order(col_of_byte, trans.shape[1])]
     if by_byte.size <= _SMALL_GRAPH:
         rows = by_byte.tolist()
         order_l = [DEAD] * n
@@ -433,10 +213,9 @@ def dfa_from_strings(strings: Iterable[bytes]) -> ByteDFA:
         col_of_byte = np.arange(256, dtype=np.int64)
     else:
         col_of_byte = np.where(used, np.cumsum(used), 0).astype(np.int64)
-    k = int(col_of_byte.max()) + 1
-    col = col_of_byte[lab]
-    classes = _acyclic_classes(n, k, src, col, dst, acc)
-    return _quotient(classes, src, col, dst, acc, 0, k, col_of_byte)
+    trans = np.full((n, int(col_of_byte.max()) + 1), DEAD, dtype=np.int32)
+    trans[src, col_of_byte[lab]] = dst
+    return _minimize_reduced(trans, acc, 0, col_of_byte)
 
 
 # ---------------------------------------------------------------------------

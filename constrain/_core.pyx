@@ -35,6 +35,18 @@ cdef extern from "byte_dfa.h" namespace "constrain" nogil:
         size_t memory_bytes()
 
 
+cdef extern from "dfa_partition.h" namespace "constrain" nogil:
+    vector[vector[int32_t]] c_residual_classes "constrain::residual_classes"(
+        const vector[const CByteDfa*]& dfas, int32_t* num_classes) except +
+    cdef cppclass CDfaTable "constrain::DfaTable":
+        int32_t num_states
+        int32_t num_letters
+        vector[int32_t] table
+        vector[uint8_t] accepting
+    CDfaTable c_minimize "constrain::minimize"(
+        const CDfaTable& dfa, int32_t start, const vector[int32_t]& letter_order) except +
+
+
 cdef extern from "mask_store.h" namespace "constrain" nogil:
     cdef cppclass CMaskStore "constrain::MaskStore":
         CMaskStore()
@@ -284,16 +296,12 @@ cdef class CfgIndex:
         cdef CCfgTerminal term
         cdef const int32_t[:, ::1] transitions
         cdef const uint8_t[::1] accepting
-        cdef const int32_t[::1] classes
         for i, dfa in enumerate(tables.terminal_dfas):
             transitions = np.ascontiguousarray(dfa.transitions, np.int32)
             accepting = np.ascontiguousarray(dfa.accepting, np.uint8)
             if transitions.shape[0] == 0:
                 raise ValueError(f"terminal {tables.terminal_names[i]!r} has an empty language")
             term.dfa = CByteDfa(&transitions[0, 0], &accepting[0], <int32_t>transitions.shape[0])
-            classes = np.ascontiguousarray(tables.state_classes[i], np.int32)
-            term.state_class.assign(&classes[0], &classes[0] + classes.shape[0])
-            g.num_classes = max(g.num_classes, int(np.max(classes)) + 1)
             g.terminals.push_back(term)
         g.num_nonterminals = len(tables.nonterminal_names)
         g.start = tables.start
@@ -305,7 +313,8 @@ cdef class CfgIndex:
             if not 0 <= eos < vocab_size:
                 raise ValueError(f"end-of-sequence id {eos} is outside the vocabulary of {vocab_size}")
             g.eos_ids.push_back(eos)
-        g.finalize()
+        with nogil:
+            g.finalize()
         return index
 
     def matcher(self):
@@ -323,6 +332,63 @@ cdef class CfgIndex:
     def memory_bytes(self):
         """Bytes held by the rules and every terminal's DFA and stores (the shared trie excluded)."""
         return self.ptr.get().memory_bytes()
+
+
+def minimize_table(table, accepting, int32_t start, letter_order):
+    """The minimal DFA of a dense table (C++ Hopcroft; the kernel of
+    ``constrain.automata.dfa.minimize``).
+
+    ``table``: int32 ``[n, k]`` over k letters, -1 for no transition; ``accepting``: n flags;
+    ``letter_order``: a permutation of 0..k-1, the order in which successors are numbered.
+    Returns ``(table [m, k] int32, accepting [m] bool)``: unreachable and dead states removed,
+    equivalent states merged, numbered breadth-first from the start (state 0); m = 0 for the
+    empty language.
+    """
+    cdef const int32_t[:, ::1] t = np.ascontiguousarray(table, np.int32)
+    cdef CDfaTable dfa
+    dfa.num_states = <int32_t>t.shape[0]
+    dfa.num_letters = <int32_t>t.shape[1]
+    if len(accepting) != dfa.num_states:
+        raise ValueError(f"{len(accepting)} accepting flags for {dfa.num_states} states")
+    if dfa.num_states and dfa.num_letters:
+        dfa.table.assign(&t[0, 0], &t[0, 0] + t.shape[0] * t.shape[1])
+    dfa.accepting = _vector_uint8(accepting)
+    cdef vector[int32_t] order = _vector_int32(letter_order)
+    cdef CDfaTable out
+    with nogil:
+        out = c_minimize(dfa, start, order)
+    result = _to_numpy(out.table.data(), out.table.size() * 4, np.int32)
+    return (result.reshape(out.num_states, out.num_letters),
+            _to_numpy(out.accepting.data(), out.accepting.size(), np.uint8).astype(bool))
+
+
+def residual_classes(dfas):
+    """Classes of states with equal residual languages across several byte DFAs.
+
+    ``dfas``: objects with ``transitions`` (n x 256, -1 for none; every state live) and
+    ``accepting`` (n flags), start state 0, e.g. ``constrain.automata.dfa.ByteDFA``. Returns one
+    int32 array per DFA: two states (of any of them) get the same number iff the same byte
+    strings lead from them to acceptance. (The C++ core numbers a grammar's terminal states
+    this way to share token sets; exposed for tests.)
+    """
+    cdef vector[CByteDfa] built
+    cdef vector[const CByteDfa*] pointers
+    cdef const int32_t[:, ::1] transitions
+    cdef const uint8_t[::1] accepting
+    cdef int32_t count = 0
+    built.reserve(len(dfas))
+    for dfa in dfas:
+        transitions = np.ascontiguousarray(dfa.transitions, np.int32)
+        accepting = np.ascontiguousarray(dfa.accepting, np.uint8)
+        if transitions.shape[0] == 0 or transitions.shape[1] != 256:
+            raise ValueError("every DFA needs at least one state and 256 columns")
+        built.push_back(CByteDfa(&transitions[0, 0], &accepting[0], <int32_t>transitions.shape[0]))
+    for i in range(built.size()):
+        pointers.push_back(&built[i])
+    cdef vector[vector[int32_t]] classes
+    with nogil:
+        classes = c_residual_classes(pointers, &count)
+    return [np.asarray(row, dtype=np.int32) for row in classes]
 
 
 cdef int32_t* _bitmask_pointer(object bitmask, int64_t* rows, int64_t* words) except NULL:

@@ -20,6 +20,7 @@ class ByteDfa {
 
   int32_t num_states() const { return n_states_; }
   int32_t num_classes() const { return n_classes_; }
+  uint8_t byte_class(uint8_t byte) const { return byte_class_[byte]; }
   int32_t next(int32_t state, uint8_t byte) const {
     return table_[static_cast<size_t>(state) * n_classes_ + byte_class_[byte]];
   }

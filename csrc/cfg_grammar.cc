@@ -1,5 +1,7 @@
 #include "cfg_grammar.h"
 
+#include "dfa_partition.h"
+
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -24,12 +26,10 @@ void CfgGrammar::finalize() {
   for (int32_t s : rhs)
     if (s >= num_nonterminals || (s < 0 && ~s >= n_terms))
       throw std::invalid_argument("rule symbol " + std::to_string(s) + " out of range");
-  for (const CfgTerminal& t : terminals) {
-    if (static_cast<int32_t>(t.state_class.size()) != t.dfa.num_states())
-      throw std::invalid_argument("a terminal's state classes do not match its DFA");
-    for (int32_t c : t.state_class)
-      if (c < 0 || c >= num_classes) throw std::invalid_argument("state class out of range");
-  }
+  std::vector<const ByteDfa*> dfas;
+  for (const CfgTerminal& t : terminals) dfas.push_back(&t.dfa);
+  std::vector<std::vector<int32_t>> classes = residual_classes(dfas, &num_classes);
+  for (int32_t t = 0; t < n_terms; ++t) terminals[t].state_class = std::move(classes[t]);
   class_roots.assign(num_classes, DfaRoot{nullptr, -1});
   for (const CfgTerminal& t : terminals)
     for (int32_t q = 0; q < t.dfa.num_states(); ++q) class_roots[t.state_class[q]] = {&t.dfa, q};

@@ -20,8 +20,9 @@ namespace constrain {
 
 struct CfgTerminal {
   ByteDfa dfa;
-  // The store entry of each DFA state: states of any terminals with the same residual
-  // language share an entry (e.g. the trailing-whitespace state of every JSON terminal).
+  // The store entry of each DFA state, set by CfgGrammar::finalize: states of any terminals
+  // with the same residual language share an entry (e.g. the trailing-whitespace state of every
+  // JSON terminal).
   std::vector<int32_t> state_class;
 };
 
@@ -56,7 +57,8 @@ struct CfgGrammar {
   std::vector<uint8_t> nullable;               // nonterminal -> derives the empty string
   std::vector<DfaRoot> class_roots;            // class -> one terminal DFA state in it
 
-  // Checks the tables and derives rules_of and nullable; throws std::invalid_argument.
+  // Checks the tables and derives the state classes, rules_of and nullable; throws
+  // std::invalid_argument.
   void finalize();
   // The tokens over which a class's terminal stays live (it may go on). Built on first use.
   const TokenSet& within(int32_t state_class) const;
