@@ -393,9 +393,13 @@ class _Compiler:
             r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")))
 
     def string_literal_dfa(self, s: str) -> ByteDFA:
-        """Every spelling (escape choices) of the JSON string ``s``."""
-        pattern = "^" + "".join(f"\\u{{{ord(c):x}}}" for c in s) + "$"
-        return self._cached(("str-lit", s), lambda: json_string_dfa(pattern=pattern))
+        """Every spelling of the JSON string ``s`` in the minimal escape style."""
+        return self.string_literals_dfa((s,))
+
+    def string_literals_dfa(self, values) -> ByteDFA:
+        """Every spelling of the JSON strings ``values`` in the minimal escape style."""
+        values = tuple(values)
+        return self._cached(("str-lits", values), lambda: _string_literals(values))
 
     def number_literal_dfa(self, v, canonical: bool = False) -> ByteDFA:
         """Every plain decimal spelling of the number ``v`` (``1``, ``1.0``, ``1.00`` ...),
@@ -1127,7 +1131,7 @@ class _Compiler:
                 raise SchemaError("format", m.pointer, f"complement of format: {e}") from None
             dfa = complement_within(part, dfa)
         if strings and not dfa.is_empty:
-            dfa = complement_within(_union_all([self.string_literal_dfa(v) for v in strings]), dfa)
+            dfa = complement_within(self.string_literals_dfa(strings), dfa)
         return None if dfa.is_empty else dfa
 
     # -- constants -------------------------------------------------------------
@@ -1413,7 +1417,7 @@ class _Compiler:
             base = self.string_minimal() if names_dfa is None else intersect(
                 names_dfa, self.string_minimal())
             if named:
-                base = complement_within(_union_all([self.string_literal_dfa(k) for k in named]), base)
+                base = complement_within(self.string_literals_dfa(named), base)
             for bits in itertools.product((False, True), repeat=len(pattern_list)):
                 matched = frozenset(p for p, b in zip(pattern_list, bits) if b)
                 conj = value_conj(None, matched)
@@ -1454,7 +1458,7 @@ class _Compiler:
                 bm = self.merge(branch, ptr)
                 if bm.enum is not None:
                     vals = [v for v in bm.enum if isinstance(v, str) and self.valid(v, pn)]
-                    parts += [self.string_literal_dfa(v) for v in vals]
+                    parts.append(self.string_literals_dfa(vals))
                 elif "string" in bm.types:
                     if bm.types & {"object", "array"} and (bm.prop_specs or bm.item_specs):
                         pass  # constraints on other types do not matter for keys
@@ -1634,6 +1638,23 @@ def _number_kwargs(neg: dict) -> dict:
 
 def _empty() -> ByteDFA:
     return dfa_from_strings([])
+
+
+def _string_literals(values) -> ByteDFA:
+    """The DFA of ``string_literals_dfa``: strings without a character that must be escaped
+    have one spelling (a finite set, built at once); the others get every escape choice."""
+    plain, escaped = [], []
+    for v in values:
+        try:
+            spelled = ('"' + v + '"').encode()
+        except UnicodeEncodeError:  # a lone surrogate: only escapes can spell it
+            spelled = None
+        if spelled is not None and not any(b < 0x20 or b in b'"\\' for b in spelled[1:-1]):
+            plain.append(spelled)
+        else:
+            escaped.append(json_string_dfa(
+                pattern="^" + "".join(f"\\u{{{ord(c):x}}}" for c in v) + "$"))
+    return _union_all([dfa_from_strings(plain)] + escaped)
 
 
 def _union_all(dfas):
