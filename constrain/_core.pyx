@@ -48,12 +48,17 @@ cdef extern from "dfa_partition.h" namespace "constrain" nogil:
 
 
 cdef extern from "mask_store.h" namespace "constrain" nogil:
+    cdef cppclass CBuildProgress "constrain::BuildProgress":
+        int64_t done()
+        void cancel()
+
     cdef cppclass CMaskStore "constrain::MaskStore":
         CMaskStore()
         CMaskStore(int32_t vocab_size, vector[uint8_t] forms, vector[int64_t] offsets,
                    vector[int32_t] lengths, vector[int32_t] data) except +
         @staticmethod
-        CMaskStore build(const CByteDfa& dfa, const CTokenTrie& trie, int threads) except +
+        CMaskStore build(const CByteDfa& dfa, const CTokenTrie& trie, int threads,
+                         CBuildProgress* progress) except +
         int32_t vocab_size()
         int32_t num_states()
         int64_t count(int32_t state)
@@ -190,6 +195,26 @@ cdef class TokenTrie:
         return self.ptr.get().memory_bytes()
 
 
+cdef class BuildProgress:
+    """How far a running ``DfaIndex.build`` is: read ``done`` (DFA states whose token set is
+    computed) from another thread while the build runs; ``cancel()`` stops it early (the build
+    then raises RuntimeError). One object per build."""
+
+    cdef unique_ptr[CBuildProgress] ptr
+
+    def __cinit__(self):
+        self.ptr.reset(new CBuildProgress())
+
+    @property
+    def done(self):
+        """Number of DFA states done so far; the number of states once the build has finished."""
+        return self.ptr.get().done()
+
+    def cancel(self):
+        """Ask the build to stop; it raises RuntimeError in its own thread soon after."""
+        self.ptr.get().cancel()
+
+
 cdef class DfaIndex:
     """A byte DFA compiled against a vocabulary: for every state, the tokens that keep it live.
 
@@ -200,12 +225,17 @@ cdef class DfaIndex:
 
     @staticmethod
     def build(TokenTrie trie not None, const int32_t[:, ::1] transitions not None,
-              const uint8_t[::1] accepting not None, eos_ids, int threads=1):
-        """Walk the token trie from every DFA state (in ``threads`` threads) to build the index."""
+              const uint8_t[::1] accepting not None, eos_ids, int threads=1,
+              BuildProgress progress=None):
+        """Walk the token trie from every DFA state (in ``threads`` threads) to build the index.
+
+        The GIL is released throughout, so another thread can watch ``progress`` meanwhile.
+        """
         cdef DfaIndex index = DfaIndex._with_dfa(trie, transitions, accepting, eos_ids)
         cdef CDfaGrammar* g = index.ptr.get()
+        cdef CBuildProgress* counter = progress.ptr.get() if progress is not None else NULL
         with nogil:
-            g.masks = CMaskStore.build(g.dfa, g.trie.get()[0], threads)
+            g.masks = CMaskStore.build(g.dfa, g.trie.get()[0], threads, counter)
         return index
 
     @staticmethod

@@ -15,6 +15,7 @@ from typing import Optional, TextIO
 
 from .errors import ConstrainError, GrammarError, IncompleteOutputError
 from .grammar import Grammar
+from .progress import TerminalProgress, begin
 
 OK, INCOMPLETE, UNUSABLE = 0, 1, 2
 
@@ -35,12 +36,14 @@ def add_commands(commands) -> None:
                      help="sampling temperature; 0 is greedy (default: greedy for one output, "
                           "1.0 for several)")
     gen.add_argument("--seed", type=int, default=None, help="torch random seed")
+    _progress_option(gen)
     gen.set_defaults(run=run_generate)
 
     comp = commands.add_parser("compile", help="compile a grammar for a tokenizer, print stats, "
                                                "fill the cache")
     comp.add_argument("--tokenizer", required=True, help="a tokenizer folder (tokenizer.json)")
     _grammar_options(comp, choices=False)
+    _progress_option(comp)
     comp.set_defaults(run=run_compile)
 
 
@@ -52,6 +55,12 @@ def _grammar_options(parser, *, choices: bool) -> None:
     group.add_argument("--regex", metavar="R", help="a regular expression")
     if choices:
         group.add_argument("--choices", metavar="A,B", help="comma-separated choices")
+
+
+def _progress_option(parser) -> None:
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="show the compile's stages and a progress bar on stderr (default: "
+                             "when stderr is a terminal)")
 
 
 def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> int:
@@ -72,14 +81,16 @@ def run_generate(args, out: TextIO, err: TextIO) -> int:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from .compiler import compile
     from .generate import generate_rows
     from .json_generation import parse_output
 
     if args.num < 1 or args.max_new_tokens < 1:
         raise UsageError("-n and --max-new-tokens must be at least 1")
+    report = _progress(args, err)
+    begin(report, "building the grammar")
     grammar, schema = _grammar(args)
     folder = _folder(args.model, "model")
+    begin(report, "loading the model")
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(str(folder), local_files_only=True).eval()
@@ -96,8 +107,8 @@ def run_generate(args, out: TextIO, err: TextIO) -> int:
     if args.seed is not None:
         torch.manual_seed(args.seed)
     with torch.no_grad():
-        rows = generate_rows(model, tokenizer, [args.prompt], lambda v: compile(grammar, v),
-                             **kwargs)
+        rows = generate_rows(model, tokenizer, [args.prompt],
+                             lambda v: _compile_for_generation(grammar, v, report), **kwargs)
     incomplete = 0
     for row in rows:
         if schema is not None and row.ended:
@@ -120,13 +131,17 @@ def run_compile(args, out: TextIO, err: TextIO) -> int:
     from .vocabulary import Vocabulary
 
     folder = _folder(args.tokenizer, "tokenizer")
+    report = _progress(args, err)
     t0 = time.perf_counter()
+    begin(report, "building the grammar")
     grammar, _ = _grammar(args)
     t1 = time.perf_counter()
+    begin(report, "loading the vocabulary")
     vocab = Vocabulary.from_pretrained(folder)
     t2 = time.perf_counter()
-    compiled = compile(grammar, vocab)
+    compiled = compile(grammar, vocab, progress=report)
     # Context-free grammars compute token sets lazily: the first mask does the start's share.
+    begin(report, "computing the first mask")
     compiled.matcher().allowed_token_ids()
     t3 = time.perf_counter()
     where = cache.cache_dir()
@@ -137,6 +152,26 @@ def run_compile(args, out: TextIO, err: TextIO) -> int:
               f"{compiled.memory_bytes / 1024:.1f} KiB\n"
               f"cache:      {where if where is not None else 'disabled (CONSTRAIN_CACHE=0)'}\n")
     return OK
+
+
+def _progress(args, err: TextIO) -> Optional[TerminalProgress]:
+    """The progress display on ``err`` that ``--progress``/``--no-progress`` ask for; by default
+    one when ``err`` is a terminal."""
+    show = args.progress
+    if show is None:
+        isatty = getattr(err, "isatty", None)
+        show = isatty is not None and isatty()
+    return TerminalProgress(err) if show else None
+
+
+def _compile_for_generation(grammar: Grammar, vocab, report: Optional[TerminalProgress]):
+    """``compile(grammar, vocab)`` with its stages shown on ``report``, then the stage
+    ``generating``."""
+    from .compiler import compile
+
+    compiled = compile(grammar, vocab, progress=report)
+    begin(report, "generating")
+    return compiled
 
 
 def _grammar(args) -> tuple[Grammar, Optional[object]]:

@@ -66,14 +66,15 @@ void collect_live_tokens(const ByteDfa& dfa, const TokenTrie& trie, int32_t stat
   collect_live_tokens(dfa, trie, state, stack, out);
 }
 
-MaskStore MaskStore::build(const ByteDfa& dfa, const TokenTrie& trie, int threads) {
+MaskStore MaskStore::build(const ByteDfa& dfa, const TokenTrie& trie, int threads,
+                           BuildProgress* progress) {
   std::vector<DfaRoot> roots;
   for (int32_t s = 0; s < dfa.num_states(); ++s) roots.push_back({&dfa, s});
-  return build(roots, trie, threads);
+  return build(roots, trie, threads, progress);
 }
 
 MaskStore MaskStore::build(const std::vector<DfaRoot>& roots, const TokenTrie& trie,
-                           int threads) {
+                           int threads, BuildProgress* progress) {
   MaskStore store;
   store.vocab_size_ = trie.vocab_size();
   const int32_t n_states = static_cast<int32_t>(roots.size());
@@ -92,9 +93,11 @@ MaskStore MaskStore::build(const std::vector<DfaRoot>& roots, const TokenTrie& t
     auto work = [&](int worker) {
       std::vector<int32_t> stack(trie.max_depth() + 1), ids;
       for (int32_t k = worker; k < count; k += threads) {
+        if (progress != nullptr && progress->cancelled()) return;
         const DfaRoot& root = roots[first + k];
         collect_live_tokens(*root.dfa, trie, root.state, stack, ids);
         encoded[k] = encode(ids, store.vocab_size_);
+        if (progress != nullptr) progress->add_done(1);
       }
     };
     if (threads == 1 || count == 1) {
@@ -104,6 +107,8 @@ MaskStore MaskStore::build(const std::vector<DfaRoot>& roots, const TokenTrie& t
       for (int w = 0; w < threads; ++w) pool.emplace_back(work, w);
       for (auto& t : pool) t.join();
     }
+    if (progress != nullptr && progress->cancelled())
+      throw std::runtime_error("mask store build cancelled");
     for (int32_t k = 0; k < count; ++k) {
       const int32_t s = first + k;
       EncodedSet& e = encoded[k];

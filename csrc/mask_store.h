@@ -6,6 +6,7 @@
 // never a byte per token per state.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -23,14 +24,31 @@ struct DfaRoot {
   int32_t state;
 };
 
+// How far a running `MaskStore::build` is, for another thread to watch: the number of roots
+// whose token set is computed (it ends at the number of roots). `cancel()` makes the build stop
+// early and throw std::runtime_error. One object per build.
+class BuildProgress {
+ public:
+  int64_t done() const { return done_.load(std::memory_order_relaxed); }
+  void add_done(int64_t n) { done_.fetch_add(n, std::memory_order_relaxed); }
+  void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int64_t> done_{0};
+  std::atomic<bool> cancelled_{false};
+};
+
 class MaskStore {
  public:
   MaskStore() = default;
   // Walks the token trie once per root (entry i of the store is roots[i]); roots are split
-  // over `threads` threads.
-  static MaskStore build(const std::vector<DfaRoot>& roots, const TokenTrie& trie, int threads);
+  // over `threads` threads. `progress`, if given, counts the roots done and may cancel.
+  static MaskStore build(const std::vector<DfaRoot>& roots, const TokenTrie& trie, int threads,
+                         BuildProgress* progress = nullptr);
   // The store of every state of one DFA (entry i is state i).
-  static MaskStore build(const ByteDfa& dfa, const TokenTrie& trie, int threads);
+  static MaskStore build(const ByteDfa& dfa, const TokenTrie& trie, int threads,
+                         BuildProgress* progress = nullptr);
   // Rebuilds a store from the arrays that `forms`, `offsets`, `lengths` and `data` return.
   MaskStore(int32_t vocab_size, std::vector<uint8_t> forms, std::vector<int64_t> offsets,
             std::vector<int32_t> lengths, std::vector<int32_t> data);
