@@ -12,7 +12,7 @@ from typing import Iterable
 
 import numpy as np
 
-from constrain._core import minimize_table
+from constrain._core import minimize_table, product_table
 
 DEAD = -1
 _SMALL_GRAPH = 50_000  # edges (or cells) below which plain-Python graph walks are used
@@ -361,10 +361,7 @@ def nfa_to_dfa(nfa: NFA, max_states: int = 200_000) -> ByteDFA:
 #
 # Products run over the joint byte classes of both operands, with an explicit sink state
 # appended to each (so "one side has died" is a state of its own): a pair is explored
-# only if the operation can still accept from it. Breadth-first levels are vectorised
-# when they are wide and walked in plain Python when they are narrow (deep chains).
-
-_WIDE_LEVEL = 2_000  # cells (states x byte classes) above which a level goes to numpy
+# only if the operation can still accept from it.
 
 
 def _with_sink(dfa: ByteDFA) -> tuple[np.ndarray, np.ndarray]:
@@ -378,78 +375,20 @@ def _with_sink(dfa: ByteDFA) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _product(a: ByteDFA, b: ByteDFA, a_may_die: bool, b_may_die: bool):
-    """Reachable part of the product of ``a`` and ``b``.
+    """Reachable part of the product of ``a`` and ``b`` (breadth-first in the C++ core).
 
     A pair in which a side sits in its sink is kept only if that side ``may_die``
     (both sinks: never). Returns ``(trans, pair_a, pair_b, acc_a, acc_b, col_of_byte)``:
-    ``trans`` int64 ``[n, k]`` over byte classes (-1 = no transition), ``pair_a/pair_b``
+    ``trans`` int32 ``[n, k]`` over byte classes (-1 = no transition), ``pair_a/pair_b``
     the component states of each product state (sinks included), ``acc_a/acc_b`` the
     operands' accepting arrays extended with their sinks.
     """
     ta, acc_a = _with_sink(a)
     tb, acc_b = _with_sink(b)
-    sink_a, sink_b = a.n_states, b.n_states
     both, col_of_byte = _reduce_columns(np.vstack([ta, tb]))
-    ra, rb = both[:len(ta)], both[len(ta):]
-    k = ra.shape[1]
-    width = sink_b + 1
-
-    def live(sa, sb):
-        ok = ~((sa == sink_a) & (sb == sink_b))
-        if not a_may_die:
-            ok &= sa != sink_a
-        if not b_may_die:
-            ok &= sb != sink_b
-        return ok
-
-    ids: dict[int, int] = {0: 0}  # pair code sa * width + sb -> product state
-    codes = [0]
-    rows: list[np.ndarray] = []
-    frontier = np.array([0], dtype=np.int64)
-    ra_l, rb_l = ra.tolist(), rb.tolist()
-    while len(frontier):
-        fa, fb = frontier // width, frontier % width
-        if len(frontier) * k > _WIDE_LEVEL:
-            sa, sb = ra[fa], rb[fb]
-            succ = np.where(live(sa, sb), sa * width + sb, -1)
-            uniq, inv = np.unique(succ, return_inverse=True)
-            mapped = []
-            new = []
-            for c in uniq.tolist():
-                if c < 0:
-                    mapped.append(DEAD)
-                    continue
-                j = ids.get(c)
-                if j is None:
-                    j = ids[c] = len(codes)
-                    codes.append(c)
-                    new.append(c)
-                mapped.append(j)
-            rows.append(np.array(mapped, dtype=np.int64)[inv.reshape(succ.shape)])
-            frontier = np.array(new, dtype=np.int64)
-            continue
-        new = []
-        block = np.full((len(frontier), k), DEAD, dtype=np.int64)
-        for i, (x, y) in enumerate(zip(fa.tolist(), fb.tolist())):
-            row_a, row_b = ra_l[x], rb_l[y]
-            out = block[i]
-            for c in range(k):
-                sa, sb = row_a[c], row_b[c]
-                if (sa == sink_a and (sb == sink_b or not a_may_die)) or (
-                        sb == sink_b and not b_may_die):
-                    continue
-                code = sa * width + sb
-                j = ids.get(code)
-                if j is None:
-                    j = ids[code] = len(codes)
-                    codes.append(code)
-                    new.append(code)
-                out[c] = j
-        rows.append(block)
-        frontier = np.array(new, dtype=np.int64)
-    trans = np.concatenate(rows) if rows else np.zeros((0, k), dtype=np.int64)
-    code_arr = np.array(codes, dtype=np.int64)
-    return trans, code_arr // width, code_arr % width, acc_a, acc_b, col_of_byte
+    trans, pair_a, pair_b = product_table(both[:len(ta)], a.n_states, both[len(ta):],
+                                          b.n_states, a_may_die, b_may_die)
+    return trans, pair_a, pair_b, acc_a, acc_b, col_of_byte
 
 
 def _product_dfa(a: ByteDFA, b: ByteDFA, a_may_die: bool, b_may_die: bool,

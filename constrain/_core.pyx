@@ -47,6 +47,16 @@ cdef extern from "dfa_partition.h" namespace "constrain" nogil:
         const CDfaTable& dfa, int32_t start, const vector[int32_t]& letter_order) except +
 
 
+cdef extern from "dfa_product.h" namespace "constrain" nogil:
+    cdef cppclass CDfaProduct "constrain::DfaProduct":
+        CDfaTable table
+        vector[int32_t] left
+        vector[int32_t] right
+    CDfaProduct c_product "constrain::product"(
+        const CDfaTable& a, int32_t sink_a, const CDfaTable& b, int32_t sink_b,
+        cbool a_may_die, cbool b_may_die) except +
+
+
 cdef extern from "mask_store.h" namespace "constrain" nogil:
     cdef cppclass CBuildProgress "constrain::BuildProgress":
         int64_t done()
@@ -364,6 +374,22 @@ cdef class CfgIndex:
         return self.ptr.get().memory_bytes()
 
 
+cdef CDfaTable _dfa_table(table) except *:
+    """A C++ DfaTable holding a copy of an int32 ``[n, k]`` table (accepting left empty)."""
+    cdef const int32_t[:, ::1] t = np.ascontiguousarray(table, np.int32)
+    cdef CDfaTable dfa
+    dfa.num_states = <int32_t>t.shape[0]
+    dfa.num_letters = <int32_t>t.shape[1]
+    if dfa.num_states and dfa.num_letters:
+        dfa.table.assign(&t[0, 0], &t[0, 0] + t.shape[0] * t.shape[1])
+    return dfa
+
+
+cdef object _table_to_numpy(const CDfaTable& dfa):
+    return _to_numpy(dfa.table.data(), dfa.table.size() * 4, np.int32).reshape(
+        dfa.num_states, dfa.num_letters)
+
+
 def minimize_table(table, accepting, int32_t start, letter_order):
     """The minimal DFA of a dense table (C++ Hopcroft; the kernel of
     ``constrain.automata.dfa.minimize``).
@@ -374,22 +400,35 @@ def minimize_table(table, accepting, int32_t start, letter_order):
     equivalent states merged, numbered breadth-first from the start (state 0); m = 0 for the
     empty language.
     """
-    cdef const int32_t[:, ::1] t = np.ascontiguousarray(table, np.int32)
-    cdef CDfaTable dfa
-    dfa.num_states = <int32_t>t.shape[0]
-    dfa.num_letters = <int32_t>t.shape[1]
+    cdef CDfaTable dfa = _dfa_table(table)
     if len(accepting) != dfa.num_states:
         raise ValueError(f"{len(accepting)} accepting flags for {dfa.num_states} states")
-    if dfa.num_states and dfa.num_letters:
-        dfa.table.assign(&t[0, 0], &t[0, 0] + t.shape[0] * t.shape[1])
     dfa.accepting = _vector_uint8(accepting)
     cdef vector[int32_t] order = _vector_int32(letter_order)
     cdef CDfaTable out
     with nogil:
         out = c_minimize(dfa, start, order)
-    result = _to_numpy(out.table.data(), out.table.size() * 4, np.int32)
-    return (result.reshape(out.num_states, out.num_letters),
+    return (_table_to_numpy(out),
             _to_numpy(out.accepting.data(), out.accepting.size(), np.uint8).astype(bool))
+
+
+def product_table(a, int32_t sink_a, b, int32_t sink_b, cbool a_may_die, cbool b_may_die):
+    """The reachable product of two complete int32 tables over the same letters (C++; the
+    kernel of ``constrain.automata.dfa`` intersection, union and difference).
+
+    State ``sink_a`` of ``a`` (``sink_b`` of ``b``) is its dead state; a pair with a side in
+    its sink is kept only if that side may die, both sinks never. Returns ``(table [m, k],
+    left [m], right [m])``: transitions (-1 to pairs not kept) and each state's components;
+    state 0 is (0, 0).
+    """
+    cdef CDfaTable ta = _dfa_table(a)
+    cdef CDfaTable tb = _dfa_table(b)
+    cdef CDfaProduct out
+    with nogil:
+        out = c_product(ta, sink_a, tb, sink_b, a_may_die, b_may_die)
+    return (_table_to_numpy(out.table),
+            _to_numpy(out.left.data(), out.left.size() * 4, np.int32),
+            _to_numpy(out.right.data(), out.right.size() * 4, np.int32))
 
 
 def residual_classes(dfas):
