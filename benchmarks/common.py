@@ -3,7 +3,8 @@
 Machine and version description for the report header, percentiles and number
 formatting, numpy int32 bitmask helpers (bit t%32 of word t//32, the layout every
 engine here shares), the set of special / added token ids left out of mask
-comparisons, and the replacement of one benchmark's block in a markdown file.
+comparisons, progress bars (tqdm when installed) and the replacement of one benchmark's
+block in a markdown file.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import platform
 import re
 import subprocess
+import sys
 from typing import Any, Iterable, Optional
 
 import numpy as np
@@ -102,6 +104,15 @@ def versions(engines: Iterable[Any]) -> str:
 def fmt(value: Optional[float], digits: int = 1) -> str:
     """Format a number, or '-' when missing."""
     return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def progress(items: Iterable[Any], desc: str) -> Iterable[Any]:
+    """``items`` with a progress bar on stderr when tqdm is installed (a soft dependency)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, desc=desc, file=sys.stderr, dynamic_ncols=True)
 
 
 def percentile(values: list[float], q: float) -> Optional[float]:

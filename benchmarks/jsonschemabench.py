@@ -1,60 +1,59 @@
-"""JSONSchemaBench through constrain: compile rate and time, walks and instances per subset.
+"""JSONSchemaBench: constrain, XGrammar, llguidance and outlines-core on the same schemas.
 
-    python -m benchmarks.jsonschemabench [--per-subset 25 | --full] [--markdown docs/JSON_SCHEMA.md]
+    python -m benchmarks.jsonschemabench [--per-subset 3 | --full] [--engines ...]
+        [--time-limit 10] [--markdown docs/JSON_SCHEMA.md]
 
-For every schema (compact style, tokenizer ready):
-- compile: ``Grammar.from_json_schema`` + ``constrain.compile`` (cold), timed; failures counted
-  with the reason;
-- walks: random walks under the masks (bounded length, biased towards short tokens so they
-  finish); every finished walk must be JSON that ``jsonschema`` accepts;
-- instances: valid instances drawn independently by hypothesis-jsonschema, checked valid by
-  ``jsonschema``, serialised compactly (floats in positional notation) and tokenized with the
-  tokenizer's canonical encoding, must be accepted token by token by the schema compiled with
-  ``property_order="any"`` (drawn objects list their keys in any order; schemas whose objects
-  have too many properties for that style are counted and skipped).
+For every schema of every subset (or ``--per-subset`` of them, evenly spaced), tokenizer ready:
+
+- instances: valid instances drawn by hypothesis-jsonschema, checked valid by ``jsonschema``,
+  their keys put in schema order (``schema_engines.schema_order``: the order all engines here
+  write), serialised compactly (floats in positional notation) and tokenized with the
+  tokenizer's canonical encoding (an instance whose tokens do not spell its text is dropped);
+- per engine (see ``benchmarks.schema_engines`` for how each compiles): a cold compile, timed;
+  then every instance is walked token by token, one mask fill before every token and one after
+  the last (timed), each token accepted in turn; an instance refused on the way, or not
+  complete at its end, is a valid instance wrongly rejected. Memory of the compiled grammar is
+  read after the walks, where the engine exposes it;
+- constrain also takes random walks under its masks (biased to finish); every finished walk
+  must be JSON that ``jsonschema`` accepts.
+
+Each engine, and the drawing of instances, runs in its own worker process; one call (a compile,
+the walks of one schema, one draw) that takes more than ``--time-limit`` seconds kills the
+worker and counts as a timeout, so no schema can stall the run.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
-import signal
+import sys
 import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Optional
 
 import jsonschema
 import numpy as np
 
-import constrain as cn
-from benchmarks.common import (load_average, machine_description, percentile, shared_data,
-                               tokenizer_path, write_markdown)
-from constrain.compiler import _memory_cache
+from benchmarks.common import (fmt, load_average, machine_description, percentile, progress,
+                               shared_data, tokenizer_path, write_markdown)
+from benchmarks.schema_engines import ENGINES, SchemaSession, schema_order
+from benchmarks.workers import Worker, WorkerCrashed, WorkerTimeout
 
 BENCH = shared_data() / "data" / "jsonschemabench"
+MASK_QUANTILES = (50, 90, 99, 99.9)
 
 
-@dataclass
-class SubsetResult:
-    """Counts and timings for one subset."""
-
-    name: str
-    schemas: int = 0
-    compiled: int = 0
-    compile_ms: list = field(default_factory=list)
-    reasons: Counter = field(default_factory=Counter)
-    walks: int = 0
-    walks_finished: int = 0
-    walks_invalid: list = field(default_factory=list)
-    instances: int = 0
-    instances_rejected: list = field(default_factory=list)
-    instances_unordered: int = 0  # schemas whose any-order grammar raised: instances not checked
+# --------------------------------------------------------------------------------------
+# Schemas and instances
+# --------------------------------------------------------------------------------------
 
 
-def schema_files(subset: Path, limit: int | None) -> list[Path]:
+def schema_files(subset: Path, limit: Optional[int]) -> list[Path]:
     """The subset's schema files, sorted; ``limit`` of them evenly spaced (all if None)."""
     files = sorted(subset.glob("*.json"))
     if limit is None or limit >= len(files):
@@ -87,6 +86,66 @@ def compact(value) -> str:
     if isinstance(value, list):
         return "[" + ",".join(compact(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
+
+
+def draw_instances(schema, count: int, seed: int) -> list:
+    """Up to ``count`` instances from hypothesis-jsonschema ([] if it cannot handle the schema).
+
+    ``seed`` is unused: drawing is derandomized, so every run draws the same instances.
+    hypothesis-jsonschema rewrites the schema it is given in place (it sorts ``properties``,
+    for one), so it gets a copy.
+    """
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis_jsonschema import from_schema
+
+    found = []
+    try:
+        strategy = from_schema(copy.deepcopy(schema))
+
+        @settings(max_examples=count, database=None, derandomize=True, deadline=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(strategy)
+        def collect(x):
+            found.append(x)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            collect()
+    except Exception:  # noqa: BLE001 - hypothesis-jsonschema cannot handle every schema
+        return found[:count]
+    return found[:count]
+
+
+class InstanceSource:
+    """Worker-side: draws, checks, orders, serialises and tokenizes instances of a schema."""
+
+    def __init__(self, tokenizer: str):
+        import constrain as cn
+        from transformers import AutoTokenizer
+        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_path(tokenizer))
+        self.vocab = cn.Vocabulary.from_pretrained(tokenizer_path(tokenizer))
+
+    def draw(self, schema, count: int, seed: int = 0) -> dict:
+        """``{"texts": [...], "sequences": [token ids, ...], "dropped": {why: n}}``."""
+        check = validator(schema)
+        out: dict = {"texts": [], "sequences": [], "dropped": Counter()}
+        for value in draw_instances(schema, count, seed):
+            if not check.is_valid(value):
+                out["dropped"]["drawn instance invalid"] += 1
+                continue
+            text = compact(schema_order(value, schema))
+            ids = self.tokenizer.encode(text, add_special_tokens=False)
+            if b"".join(self.vocab.token_bytes[i] for i in ids) != text.encode():
+                out["dropped"]["tokenizer normalised the text"] += 1
+                continue
+            out["texts"].append(text)
+            out["sequences"].append(ids)
+        return out
+
+
+# --------------------------------------------------------------------------------------
+# constrain's random walks
+# --------------------------------------------------------------------------------------
 
 
 def walk(compiled, vocab, rng, max_tokens: int):
@@ -123,174 +182,405 @@ def _token_lengths(vocab) -> np.ndarray:
     return _LENGTHS[vocab.fingerprint]
 
 
-def draw_instances(schema, count: int, seed: int) -> list:
-    """Up to ``count`` valid instances from hypothesis-jsonschema ([] if it cannot)."""
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis_jsonschema import from_schema
+class ConstrainSession(SchemaSession):
+    """constrain's worker session, with random walks under the masks."""
 
-    found = []
-    try:
-        strategy = from_schema(schema)
+    def __init__(self, tokenizer: str):
+        super().__init__("constrain", tokenizer)
 
-        @settings(max_examples=count, database=None, derandomize=True, deadline=None,
-                  suppress_health_check=list(HealthCheck))
-        @given(strategy)
-        def collect(x):
-            found.append(x)
+    def random_walks(self, schema, count: int, max_tokens: int, seed: int) -> dict:
+        """``count`` random walks with the last compiled schema; the finished ones validated.
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            collect()
-    except Exception:  # noqa: BLE001 - hypothesis-jsonschema cannot handle every schema
-        return found[:count]
-    return found[:count]
-
-
-class CompileTimeout(Exception):
-    """A schema took longer than the time limit to compile."""
-
-
-def _raise_timeout(signum, frame):
-    raise CompileTimeout()
+        Returns ``{"finished": n, "invalid": [first 200 bytes of each invalid text]}``.
+        """
+        check = validator(schema)
+        rng = np.random.default_rng(seed)
+        finished, invalid = 0, []
+        for _ in range(count):
+            text, done = walk(self.compiled, self.engine.vocab, rng, max_tokens)
+            if not done:
+                continue
+            finished += 1
+            try:
+                ok = check.is_valid(json.loads(text))
+            except ValueError:
+                ok = False
+            if not ok:
+                invalid.append(text[:200])
+        return {"finished": finished, "invalid": invalid}
 
 
-def run_subset(subset: Path, vocab, tokenizer, limit, walks: int, instances: int,
-               max_tokens: int, seed: int = 0, time_limit: int = 10) -> SubsetResult:
-    """Compile, walk and check instances for the schemas of one subset.
+# --------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------
 
-    A schema whose compile takes over ``time_limit`` seconds counts as not compiled
-    ("timeout"), so one pathological schema cannot stall the run.
-    """
+
+@dataclass
+class EngineResult:
+    """One engine's counts and timings over a set of schemas."""
+
+    name: str
+    schemas: int = 0
+    compiled: int = 0
+    failures: Counter = field(default_factory=Counter)  # error / timeout / crash
+    reasons: Counter = field(default_factory=Counter)  # reason text -> schemas
+    warned: int = 0  # compiled, with warnings (approximations the engine announced)
+    warnings: Counter = field(default_factory=Counter)  # warning text -> schemas
+    compile_ms: list = field(default_factory=list)
+    memory: list = field(default_factory=list)
+    walk_failures: Counter = field(default_factory=Counter)  # compiled, walks not measured
+    mask_us: dict = field(default_factory=dict)  # schema -> [mask times of each instance]
+    instances: int = 0
+    rejected: dict = field(default_factory=dict)  # schema -> {instance index: text}
+
+    def add(self, other: "EngineResult") -> None:
+        """Accumulate another result of the same engine (for totals)."""
+        for name in ("schemas", "compiled", "warned", "instances"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("failures", "reasons", "warnings", "walk_failures"):
+            getattr(self, name).update(getattr(other, name))
+        self.compile_ms += other.compile_ms
+        self.memory += other.memory
+        self.mask_us.update(other.mask_us)
+        self.rejected.update(other.rejected)
+
+    def times(self, keep: Optional[dict] = None) -> list[float]:
+        """Every mask time; ``keep``: only these schemas' instances (schema -> indices)."""
+        return [t for schema, walks in self.mask_us.items() if keep is None or schema in keep
+                for i, ts in enumerate(walks) if keep is None or i in keep[schema] for t in ts]
+
+
+@dataclass
+class SubsetResult:
+    """Per engine results for one subset, plus the instances drawn and constrain's walks."""
+
+    name: str
+    schemas: int = 0
+    engines: dict = field(default_factory=dict)  # engine name -> EngineResult
+    instances: int = 0  # usable instances drawn (every engine walks the same ones)
+    dropped: Counter = field(default_factory=Counter)  # instances not used, by reason
+    stopped: Counter = field(default_factory=Counter)  # work killed by the time limit, by kind
+    walks: int = 0
+    walks_finished: int = 0
+    walks_invalid: list = field(default_factory=list)  # (schema file, text)
+
+    def add(self, other: "SubsetResult") -> None:
+        """Accumulate another subset (for totals)."""
+        for name in ("schemas", "instances", "walks", "walks_finished"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.dropped.update(other.dropped)
+        self.stopped.update(other.stopped)
+        self.walks_invalid += other.walks_invalid
+        for engine, r in other.engines.items():
+            self.engines.setdefault(engine, EngineResult(engine)).add(r)
+
+
+def failure_kind(error: Exception) -> str:
+    """'timeout' or 'crash' for a worker failure."""
+    return "timeout" if isinstance(error, WorkerTimeout) else "crash"
+
+
+class Harness:
+    """The worker processes of a run: one instance source, one session per engine."""
+
+    def __init__(self, tokenizer: str, engines: list[str], time_limit: float):
+        self.time_limit = time_limit
+        self.seconds: Counter = Counter()  # wall time per activity, worker restarts included
+        self.source = Worker(InstanceSource, tokenizer)
+        self.sessions = {name: Worker(ConstrainSession, tokenizer) if name == "constrain"
+                         else Worker(SchemaSession, name, tokenizer) for name in engines}
+
+    def close(self) -> None:
+        """Stop every worker."""
+        for worker in [self.source, *self.sessions.values()]:
+            worker.close()
+
+    def __enter__(self) -> "Harness":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def call(self, activity: str, worker: Worker, method: str, *args):
+        """``worker.call`` bounded by the time limit, its wall time added to ``activity``."""
+        start = time.perf_counter()
+        try:
+            return worker.call(method, *args, timeout=self.time_limit)
+        finally:
+            self.seconds[activity] += time.perf_counter() - start
+
+    def draw(self, schema, count: int, seed: int, result: SubsetResult) -> dict:
+        """The instances of ``schema`` (none if drawing timed out or crashed: counted)."""
+        try:
+            drawn = self.call("drawing instances", self.source, "draw", schema, count, seed)
+        except (WorkerTimeout, WorkerCrashed) as e:
+            result.stopped[f"drawing instances ({failure_kind(e)})"] += 1
+            return {"texts": [], "sequences": []}
+        result.dropped.update(drawn["dropped"])
+        result.instances += len(drawn["texts"])
+        return drawn
+
+    def run_engine(self, name: str, schema, file: str, drawn: dict, result: EngineResult) -> bool:
+        """Compile ``schema`` and walk the instances on one engine; True if it compiled."""
+        worker = self.sessions[name]
+        result.schemas += 1
+        try:
+            outcome = self.call(name, worker, "compile", schema)
+        except (WorkerTimeout, WorkerCrashed) as e:
+            kind = failure_kind(e)
+            result.failures[kind] += 1
+            result.reasons[f"{kind} > {self.time_limit:g} s" if kind == "timeout" else kind] += 1
+            return False
+        if "error" in outcome:
+            result.failures["error"] += 1
+            result.reasons[outcome["error"]] += 1
+            return False
+        result.compiled += 1
+        result.compile_ms.append(outcome["ms"])
+        if outcome["warnings"]:
+            result.warned += 1
+            result.warnings.update(outcome["warnings"])
+        try:
+            walked = self.call(name, worker, "walk", drawn["sequences"])
+        except (WorkerTimeout, WorkerCrashed) as e:
+            result.walk_failures[failure_kind(e)] += 1
+            return True
+        if walked["memory"] is not None:
+            result.memory.append(walked["memory"])
+        result.mask_us[file] = walked["mask_us"]
+        result.instances += len(drawn["sequences"])
+        if walked["rejected"]:
+            result.rejected[file] = {i: drawn["texts"][i] for i in walked["rejected"]}
+        return True
+
+    def random_walks(self, schema, file: str, walks: int, max_tokens: int, seed: int,
+                     result: SubsetResult) -> None:
+        """constrain's random walks with the schema it compiled last (a timeout is counted)."""
+        try:
+            out = self.call("constrain random walks", self.sessions["constrain"], "random_walks",
+                            schema, walks, max_tokens, seed)
+        except (WorkerTimeout, WorkerCrashed) as e:
+            result.stopped[f"constrain's random walks ({failure_kind(e)})"] += 1
+            return
+        result.walks += walks
+        result.walks_finished += out["finished"]
+        result.walks_invalid += [(file, text) for text in out["invalid"]]
+
+
+def run_subset(subset: Path, harness: Harness, limit: Optional[int], walks: int, instances: int,
+               max_tokens: int, seed: int = 0) -> SubsetResult:
+    """Draw instances, then compile and walk them on every engine, schema by schema."""
     result = SubsetResult(subset.name)
-    rng = np.random.default_rng(seed)
-    for path in schema_files(subset, limit):
+    result.engines = {name: EngineResult(name) for name in harness.sessions}
+    for path in progress(schema_files(subset, limit), desc=subset.name):
         result.schemas += 1
         schema = load_schema(path)
-        _memory_cache.clear()
-        start = time.perf_counter()
-        previous = signal.signal(signal.SIGALRM, _raise_timeout)
-        signal.alarm(time_limit)
-        try:
-            grammar = cn.Grammar.from_json_schema(schema)
-            compiled = cn.compile(grammar, vocab, threads=1, cache_on_disk=False)
-            elapsed = time.perf_counter() - start
-            # Drawn instances put keys in any order, so they are checked against the
-            # any-order style (which raises beyond 8 properties per object).
-            try:
-                unordered = cn.compile(cn.Grammar.from_json_schema(schema, property_order="any"),
-                                       vocab, threads=1, cache_on_disk=False)
-            except cn.GrammarError:
-                unordered = None
-        except CompileTimeout:
-            result.reasons[f"timeout > {time_limit} s"] += 1
-            continue
-        except cn.GrammarError as e:
-            keyword = getattr(e, "keyword", None)
-            result.reasons[f"keyword {keyword}" if keyword else type(e).__name__] += 1
-            continue
-        except RecursionError:
-            result.reasons["RecursionError"] += 1
-            continue
-        finally:
-            signal.alarm(0)
-            signal.signal(signal.SIGALRM, previous)
-        result.compile_ms.append(elapsed * 1e3)
-        result.compiled += 1
-        check = validator(schema)
-        for _ in range(walks):
-            text, finished = walk(compiled, vocab, rng, max_tokens)
-            result.walks += 1
-            if finished:
-                result.walks_finished += 1
-                try:
-                    ok = check.is_valid(json.loads(text))
-                except ValueError:
-                    ok = False
-                if not ok:
-                    result.walks_invalid.append((path.name, text[:200]))
-        if unordered is None:
-            result.instances_unordered += 1
-            continue
-        for value in draw_instances(schema, instances, seed):
-            if not check.is_valid(value):
-                continue
-            text = compact(value)
-            ids = tokenizer.encode(text, add_special_tokens=False)
-            if b"".join(vocab.token_bytes[i] for i in ids) != text.encode():
-                continue  # the tokenizer normalised the text (e.g. SentencePiece spaces)
-            result.instances += 1
-            m = unordered.matcher()
-            if m.accept_tokens(ids) != len(ids) or not m.is_accepting():
-                result.instances_rejected.append((path.name, text[:200]))
+        key = f"{subset.name}/{path.name}"
+        drawn = harness.draw(schema, instances, seed, result)
+        for name in harness.sessions:
+            compiled = harness.run_engine(name, schema, key, drawn, result.engines[name])
+            if name == "constrain" and compiled and walks:
+                harness.random_walks(schema, key, walks, max_tokens, seed, result)
     return result
 
 
-def markdown(results: list[SubsetResult], args, seconds: float) -> str:
-    """The report block: one row per subset and a total."""
-    lines = [
-        "## JSONSchemaBench",
-        "",
-        f"- command: `python -m benchmarks.jsonschemabench"
-        f"{' --full' if args.full else f' --per-subset {args.per_subset}'}`; tokenizer "
-        f"{args.tokenizer}; {args.walks} walks (at most {args.max_tokens} tokens) and up to "
-        f"{args.instances} hypothesis-jsonschema instances per schema",
-        f"- machine: {machine_description()}{load_average()}; run time {seconds:.0f} s",
-        "",
-        "| subset | schemas | compiled | compile p50 ms | compile p99 ms | walks finished | "
-        "invalid walks | instances | instances rejected | top reasons not compiled |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
-    ]
-    every = SubsetResult("total")
+# --------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------
+
+
+def shared_instances(engines: list[EngineResult]) -> dict[str, set[int]]:
+    """Schema -> the instances that all ``engines`` walked to the end and accepted."""
+    if not engines:
+        return {}
+    schemas = set.intersection(*(set(r.mask_us) for r in engines))
+    out = {}
+    for schema in schemas:
+        count = len(engines[0].mask_us[schema])
+        refused = set().union(*(r.rejected.get(schema, {}).keys() for r in engines))
+        out[schema] = set(range(count)) - refused
+    return out
+
+
+def compile_row(subset: str, r: EngineResult) -> str:
+    """A row of the compile table."""
+    rate = 100 * r.compiled / r.schemas if r.schemas else 0
+    memory = f"{percentile(r.memory, 50) / 1024:,.0f}" if r.memory else "n/a"
+    reasons = "; ".join(f"{k} ({n})" for k, n in r.reasons.most_common(3)).replace("|", "\\|")
+    return (f"| {subset} | {r.name} | {r.schemas} | {r.compiled} ({rate:.0f}%) | {r.warned} | "
+            f"{r.failures['error']} | {r.failures['timeout']} | {r.failures['crash']} | "
+            f"{fmt(percentile(r.compile_ms, 50))} | {fmt(percentile(r.compile_ms, 99))} | "
+            f"{fmt(max(r.compile_ms) if r.compile_ms else None)} | {memory} | {reasons} |")
+
+
+def mask_row(subset: str, r: EngineResult, keep: Optional[dict] = None) -> str:
+    """A row of a mask table; ``keep``: only these instances (schema -> indices)."""
+    times = r.times(keep)
+    cells = " | ".join(fmt(percentile(times, q)) for q in MASK_QUANTILES)
+    if keep is None:
+        skipped = sum(r.walk_failures.values())
+        walked = f"{sum(1 for x in r.mask_us.values() if x)}" + (
+            f" (+{skipped} stopped)" if skipped else "")
+        rejected = sum(len(x) for x in r.rejected.values())
+        instances = f"{rejected} / {r.instances}"
+    else:
+        walked = str(sum(1 for x in keep.values() if x))
+        instances = str(sum(len(x) for x in keep.values()))
+    return (f"| {subset} | {r.name} | {walked} | {instances} | {len(times)} | {cells} | "
+            f"{fmt(max(times) if times else None)} |")
+
+
+def markdown(results: list[SubsetResult], args, seconds: float, engines_line: str,
+             spent: Counter) -> str:
+    """The report block: compile, masks and instances, masks on shared instances, walks."""
+    every = SubsetResult("all")
     for r in results:
-        lines.append(_row(r))
-        every.schemas += r.schemas
-        every.compiled += r.compiled
-        every.compile_ms += r.compile_ms
-        every.reasons.update(r.reasons)
-        every.walks += r.walks
-        every.walks_finished += r.walks_finished
-        every.walks_invalid += r.walks_invalid
-        every.instances += r.instances
-        every.instances_rejected += r.instances_rejected
-    lines.append(_row(every))
+        every.add(r)
+    lines = (header_lines(every, args, seconds, engines_line, spent)
+             + compile_lines(results, every) + mask_lines(results, every)
+             + walk_lines(results, every))
     return "\n".join(lines) + "\n"
 
 
-def _row(r: SubsetResult) -> str:
-    rate = 100 * r.compiled / r.schemas if r.schemas else 0
-    p50, p99 = percentile(r.compile_ms, 50), percentile(r.compile_ms, 99)
-    reasons = ", ".join(f"{k} ({n})" for k, n in r.reasons.most_common(3))
-    return (f"| {r.name} | {r.schemas} | {r.compiled} ({rate:.0f}%) | "
-            f"{p50 or 0:.1f} | {p99 or 0:.1f} | {r.walks_finished}/{r.walks} | "
-            f"{len(r.walks_invalid)} | {r.instances} | {len(r.instances_rejected)} | {reasons} |")
+def header_lines(every: SubsetResult, args, seconds: float, engines_line: str,
+                 spent: Counter) -> list[str]:
+    """The block's title and the settings of the run."""
+    scope = "every schema" if args.full else f"{args.per_subset} schemas per subset"
+    return [
+        "## JSONSchemaBench",
+        "",
+        f"- command: `{args.command}`; {scope}; time limit {args.time_limit:g} s; tokenizer "
+        f"{args.tokenizer}; up to {args.instances} hypothesis-jsonschema instances per schema "
+        f"({every.instances} usable; the same token sequences for every engine); {args.walks} "
+        f"random walks of constrain (at most {args.max_tokens} tokens) per schema",
+        f"- machine: {machine_description()}{load_average()}; run time {seconds:.0f} s; "
+        "one thread per engine, engines one after the other",
+        f"- versions: {engines_line}",
+        "- wall time (worker starts and restarts included): "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in spent.items()),
+        "- each engine in its own worker process; a compile or a schema's walks taking over "
+        f"{args.time_limit:g} s is killed and counted (timeout); a worker that dies is a crash",
+        "- instances: keys in schema order for every engine (constrain compiled with the "
+        "default `property_order=\"schema\"`); instances dropped: "
+        + (", ".join(f"{k} ({n})" for k, n in sorted(every.dropped.items())) or "none")
+        + "; schemas whose drawing or walks were stopped (time limit or crash): "
+        + (", ".join(f"{k} ({n})" for k, n in sorted(every.stopped.items())) or "none"),
+    ]
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the chosen subsets, print the report, optionally write it to a markdown file."""
+def compile_lines(results: list[SubsetResult], every: SubsetResult) -> list[str]:
+    """The compile table (a row per subset and engine, then the totals) and the warnings."""
+    names = list(every.engines)
+    lines = [
+        "",
+        "Compile (cold, tokenizer ready); memory of the compiled grammar after the walks "
+        "(constrain builds its token sets lazily, those the walks needed are included; n/a: "
+        "the engine does not expose it):",
+        "",
+        "| subset | engine | schemas | compiled | of which with warnings | errors | timeouts | "
+        "crashes | compile p50 ms | compile p99 ms | compile max ms | memory p50 KiB | "
+        "top reasons not compiled |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+    ]
+    for r in [*results, every]:
+        lines += [compile_row(r.name, r.engines[n]) for n in names]
+    lines += ["", "Warnings at compile (the engine's API and what it printed; an engine that "
+              "approximates a keyword without saying so is not caught here):", ""]
+    lines += [f"- {n}: " + ("; ".join(f"{k} ({c})" for k, c in
+                                      every.engines[n].warnings.most_common(4)) or "none")
+              for n in names]
+    return lines
+
+
+def mask_lines(results: list[SubsetResult], every: SubsetResult) -> list[str]:
+    """The mask tables: every engine on its own walks, then constrain and each peer on the
+    instances both accepted."""
+    names = list(every.engines)
+    quantiles = " | ".join(f"mask p{q:g} us" for q in MASK_QUANTILES)
+    header = f"| subset | engine | schemas walked | {{}} | masks | {quantiles} | mask max us |"
+    rule = "|---|---|--:|--:|--:|" + "--:|" * len(MASK_QUANTILES) + "--:|"
+    lines = ["", "Instances walked token by token on the schemas each engine compiled (a mask "
+             "before every token and after the last); valid instances wrongly rejected:", "",
+             header.format("valid instances rejected"), rule]
+    for r in [*results, every]:
+        lines += [mask_row(r.name, r.engines[n]) for n in names]
+    if "constrain" in names and len(names) > 1:
+        lines += ["", "constrain and each peer on the instances both walked to the end and "
+                  "accepted (the same masks for both):", "", header.format("instances"), rule]
+        for peer in (n for n in names if n != "constrain"):
+            pair = [every.engines["constrain"], every.engines[peer]]
+            keep = shared_instances(pair)
+            lines += [mask_row(f"shared with {peer}", r, keep) for r in pair]
+    return lines
+
+
+def walk_lines(results: list[SubsetResult], every: SubsetResult) -> list[str]:
+    """constrain's random walks per subset (none when constrain did not run)."""
+    if "constrain" not in every.engines:
+        return []
+    return (["", "constrain's random walks under its masks (finished walks must validate):", "",
+             "| subset | walks finished | invalid walks |", "|---|--:|--:|"]
+            + [f"| {r.name} | {r.walks_finished}/{r.walks} | {len(r.walks_invalid)} |"
+               for r in [*results, every]])
+
+
+def engine_versions(engines: list[str]) -> str:
+    """'engine version' for every engine run."""
+    import importlib.metadata
+    packages = {"constrain": "constrain", "xgrammar": "xgrammar", "llguidance": "llguidance",
+                "outlines-core": "outlines_core"}
+    parts = []
+    for name in engines:
+        try:
+            parts.append(f"{name} {importlib.metadata.version(packages[name])}")
+        except importlib.metadata.PackageNotFoundError:
+            parts.append(f"{name} (version unknown)")
+    return ", ".join(parts)
+
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokenizer", default="llama3-128k")
-    parser.add_argument("--per-subset", type=int, default=25)
+    parser.add_argument("--per-subset", type=int, default=3,
+                        help="schemas per subset, evenly spaced (default 3)")
     parser.add_argument("--full", action="store_true", help="every schema of every subset")
-    parser.add_argument("--walks", type=int, default=5)
-    parser.add_argument("--instances", type=int, default=3)
+    parser.add_argument("--subsets", nargs="+", help="only these subsets (default: all)")
+    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
+    parser.add_argument("--time-limit", type=float, default=10.0,
+                        help="seconds per compile, per schema's walks, per draw (default 10)")
+    parser.add_argument("--walks", type=int, default=2, help="constrain's random walks per schema")
+    parser.add_argument("--instances", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=400)
     parser.add_argument("--markdown")
-    args = parser.parse_args(argv)
-    from transformers import AutoTokenizer
+    return parser.parse_args(argv)
 
-    vocab = cn.Vocabulary.from_pretrained(tokenizer_path(args.tokenizer))
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_path(args.tokenizer))
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Run the chosen subsets, print the report, optionally write it to a markdown file."""
+    args = parse_args(argv)
+    args.command = " ".join(["python -m benchmarks.jsonschemabench",
+                             *(sys.argv[1:] if argv is None else argv)])
+    subsets = sorted(p for p in BENCH.iterdir() if p.is_dir())
+    if args.subsets:
+        unknown = set(args.subsets) - {p.name for p in subsets}
+        if unknown:
+            raise SystemExit(f"unknown subset(s) {', '.join(sorted(unknown))} in {BENCH}")
+        subsets = [p for p in subsets if p.name in args.subsets]
     start = time.perf_counter()
-    results = []
-    for subset in sorted(p for p in BENCH.iterdir() if p.is_dir()):
-        results.append(run_subset(subset, vocab, tokenizer, None if args.full else args.per_subset,
-                                  args.walks, args.instances, args.max_tokens))
-        print(_row(results[-1]), flush=True)
-    report = markdown(results, args, time.perf_counter() - start)
+    with Harness(args.tokenizer, args.engines, args.time_limit) as harness:
+        results = [run_subset(subset, harness, None if args.full else args.per_subset,
+                              args.walks, args.instances, args.max_tokens) for subset in subsets]
+    report = markdown(results, args, time.perf_counter() - start, engine_versions(args.engines),
+                      harness.seconds)
     print(report)
     for r in results:
-        for name, text in r.walks_invalid[:5] + r.instances_rejected[:5]:
-            print("PROBLEM", r.name, name, text)
+        for engine in r.engines.values():
+            for name, texts in list(engine.rejected.items())[:3]:
+                print("REJECTED", engine.name, name, next(iter(texts.values()))[:300],
+                      file=sys.stderr)
+        for name, text in r.walks_invalid[:5]:
+            print("INVALID WALK", r.name, name, text, file=sys.stderr)
     if args.markdown:
         write_markdown(args.markdown, report, "jsonschemabench")
 

@@ -57,9 +57,48 @@ def test_parts_parse_their_arguments():
     args = scaling.parse_args(cli.PARTS[-1].argv(True, "docs/PERFORMANCE.md"))
     assert args.full and args.walks == 5 and args.plots == "docs"
     assert scaling.parse_args([]).walks == 2
-    from benchmarks import cfg_bench, regex_bench
+    from benchmarks import cfg_bench, jsonschemabench, regex_bench
     assert regex_bench.parse_args(cli.PARTS[0].argv(True, "p.md")).repeat == 5
     assert cfg_bench.parse_args(cli.PARTS[1].argv(True, "p.md")).walk_budget == 30
+    part = next(p for p in cli.PARTS if p.name == "jsonschemabench")
+    default = jsonschemabench.parse_args(part.argv(False, "docs/PERFORMANCE.md"))
+    assert default.per_subset == 3 and not default.full
+    assert default.engines == ["constrain", "xgrammar", "llguidance", "outlines-core"]
+    assert jsonschemabench.parse_args(part.argv(True, "p.md")).full
+
+
+SCHEMA_BLOCKS = """<!-- json-schema-suite:start -->
+- right: **10 / 20**; valid instances rejected: 3; invalid instances accepted: **0**;
+
+| engine | cases | right | valid rejected | invalid accepted | not compiled | why not compiled (cases) |
+|---|--:|--:|--:|--:|--:|---|
+| constrain | 20 | 10 | 3 | 0 | 7 | keyword format (7) |
+| xgrammar | 20 | 12 | 1 | 7 | 0 | |
+| llguidance | 20 | 9 | 0 | 1 | 10 | Unknown format \\| x (10) |
+<!-- json-schema-suite:end -->
+<!-- jsonschemabench:start -->
+- command: `python -m benchmarks.jsonschemabench --per-subset 3`
+
+| subset | engine | schemas | compiled | of which with warnings | errors | timeouts | crashes | compile p50 ms | compile p99 ms | compile max ms | memory p50 KiB | top reasons not compiled |
+|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|
+| A | constrain | 3 | 3 (100%) | 0 | 0 | 0 | 0 | 1.0 | 1.0 | 1.0 | 5 | |
+| all | constrain | 6 | 6 (100%) | 0 | 0 | 0 | 0 | 4.0 | 9.0 | 9.0 | 5 | |
+| all | xgrammar | 6 | 5 (83%) | 1 | 0 | 1 | 0 | 400.0 | 900.0 | 900.0 | 50 | timeout > 10 s (1) |
+| all | llguidance | 6 | 3 (50%) | 0 | 3 | 0 | 0 | 2.0 | 3.0 | 3.0 | n/a | oneOf (3) |
+| all | outlines-core | 6 | 1 (17%) | 0 | 0 | 5 | 0 | 900.0 | 900.0 | 900.0 | n/a | timeout > 10 s (5) |
+
+| subset | engine | schemas walked | valid instances rejected | masks | mask p50 us | mask p90 us | mask p99 us | mask p99.9 us | mask max us |
+|---|---|--:|--:|--:|--:|--:|--:|--:|--:|
+| all | constrain | 6 | 0 / 12 | 100 | 2.0 | 5.0 | 30.0 | 40.0 | 50.0 |
+| all | xgrammar | 5 | 4 / 10 | 80 | 3.0 | 6.0 | 90.0 | 95.0 | 99.0 |
+| all | llguidance | 3 | 0 / 6 | 60 | 1.0 | 7.0 | 60.0 | 70.0 | 80.0 |
+| all | outlines-core | 1 | 1 / 2 | 10 | 0.5 | 1.0 | 15.0 | 15.0 | 15.0 |
+
+| subset | walks finished | invalid walks |
+|---|--:|--:|
+| all | 5/12 | 0 |
+<!-- jsonschemabench:end -->
+"""
 
 
 def test_summary_reads_blocks(tmp_path):
@@ -70,14 +109,25 @@ def test_summary_reads_blocks(tmp_path):
         "| json | constrain | 5 | 2.0 | 30.0 |\n| json | xgrammar (built-in JSON) | 5 | 4.0 | 100.0 |\n"
         "| json | xgrammar (Lark) | 5 | 1.0 | 1.0 |\n| json | llguidance (Lark) | 5 | 8.0 | 60.0 |\n"
         "<!-- cfg-bench:end -->\n")
-    (tmp_path / "JSON_SCHEMA.md").write_text(
-        "<!-- json-schema-suite:start -->\n- right: **10 / 20**; valid instances rejected: 3; "
-        "invalid instances accepted: **0**;\n<!-- json-schema-suite:end -->\n")
+    (tmp_path / "JSON_SCHEMA.md").write_text(SCHEMA_BLOCKS)
     cli.write_summary(str(perf))
     text = perf.read_text()
     assert text.index("<!-- summary:start -->") < text.index("intro")
     assert "| 2.0 us | 4.0 us (built-in JSON) | 8.0 us (Lark) |" in text
     assert "0.50x XGrammar" in text and "0.50x llguidance" in text
-    assert "| 10 / 20 |" in text and "not measured" in text
+    assert "not measured" in text
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines()
+            if line.startswith("| ")}
+    suite = rows["JSON-Schema-Test-Suite 2020-12 cases right"]
+    assert "| 10 / 20 | 12 / 20 | 9 / 20 | not measured | 0.83x XGrammar |" in suite
+    compile_p50 = rows["schema compile p50, JSONSchemaBench (tokenizer ready)"]
+    assert "| 4.0 ms | 400.0 ms | 2.0 ms | 900.0 ms | 2.00x llguidance |" in compile_p50
+    compiled = rows["JSONSchemaBench schemas compiled"]
+    assert "| 6 / 6 (100%) | 5 / 6 (83%) | 3 / 6 (50%) |" in compiled
+    mask = rows["time per mask, p99 (JSONSchemaBench instances)"]
+    assert "| 30.0 us | 90.0 us | 60.0 us | 15.0 us | 2.00x outlines-core |" in mask
+    rejected = rows["valid instances wrongly rejected (JSONSchemaBench: hypothesis-jsonschema "
+                    "instances)"]
+    assert "| 0 / 12 | 4 / 10 | 0 / 6 |" in rejected
     cli.write_summary(str(perf))
     assert perf.read_text().count("<!-- summary:start -->") == 1

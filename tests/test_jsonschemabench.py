@@ -1,10 +1,21 @@
-"""A fixed sample of JSONSchemaBench: finished walks are valid, drawn instances are accepted.
+"""The JSONSchemaBench harness: a fixed sample through constrain (finished walks are valid, drawn
+instances are accepted), the hard time limit of the worker processes, the peers' walks, and the
+key order given to every engine.
 
-CI samples the quick subsets; ``python -m benchmarks jsonschemabench`` runs every subset and
-records compile rates and times in docs/JSON_SCHEMA.md.
+CI samples the quick subsets; ``python -m benchmarks jsonschemabench`` runs every subset on
+every engine and records the figures in docs/JSON_SCHEMA.md.
 """
 
-from benchmarks.jsonschemabench import run_subset
+import functools
+import os
+import time
+import types
+
+import pytest
+
+from benchmarks.jsonschemabench import EngineResult, Harness, run_subset, shared_instances
+from benchmarks.schema_engines import SchemaSession, schema_order, short_message
+from benchmarks.workers import Worker, WorkerCrashed, WorkerError, WorkerTimeout
 
 SUBSETS = ("Github_trivial", "Github_easy", "Glaiveai2K")
 PER_SUBSET = 4
@@ -12,18 +23,117 @@ PER_SUBSET = 4
 COMPILED_FLOOR = 0.9
 
 
-def test_sample_walks_are_valid_and_instances_accepted(shared_dir, load_vocab, load_hf_tokenizer):
-    vocab = load_vocab("llama3-128k")
-    tokenizer = load_hf_tokenizer("llama3-128k")
+def test_sample_walks_are_valid_and_instances_accepted(shared_dir, tokenizer_dir):
     root = shared_dir / "data" / "jsonschemabench"
-    results = [run_subset(root / name, vocab, tokenizer, PER_SUBSET, walks=2, instances=1,
-                          max_tokens=300)
-               for name in SUBSETS]
+    with Harness(str(tokenizer_dir("llama3-128k")), ["constrain"], time_limit=60) as harness:
+        results = [run_subset(root / name, harness, PER_SUBSET, walks=2, instances=1,
+                              max_tokens=300) for name in SUBSETS]
     assert sum(r.schemas for r in results) == PER_SUBSET * len(SUBSETS)
+    mine = [r.engines["constrain"] for r in results]
     invalid = [w for r in results for w in r.walks_invalid]
-    rejected = [i for r in results for i in r.instances_rejected]
+    rejected = [item for r in mine for item in r.rejected.items()]
     assert not invalid, invalid[:5]
     assert not rejected, rejected[:5]
+    assert sum(r.instances for r in mine) > 0, "no instance walked: the test checks nothing"
     assert sum(r.walks_finished for r in results) > 0, "no walk finished: the test checks nothing"
-    rate = sum(r.compiled for r in results) / sum(r.schemas for r in results)
+    rate = sum(r.compiled for r in mine) / sum(r.schemas for r in mine)
     assert rate >= COMPILED_FLOOR, f"compiled {rate:.0%}, floor {COMPILED_FLOOR:.0%}"
+
+
+# --------------------------------------------------------------------------------------
+# Worker processes
+# --------------------------------------------------------------------------------------
+
+TOOLS = functools.partial(types.SimpleNamespace, sleep=time.sleep, exit=os._exit, echo=str)
+
+
+def test_worker_timeout_kills_a_slow_call_and_restarts():
+    with Worker(TOOLS) as worker:
+        assert worker.call("echo", 5, timeout=60) == "5"
+        start = time.perf_counter()
+        with pytest.raises(WorkerTimeout):
+            worker.call("sleep", 60, timeout=1)
+        assert time.perf_counter() - start < 10, "the time limit did not hold"
+        assert worker.call("echo", 6, timeout=60) == "6"
+        assert worker.starts == 2
+
+
+def test_worker_reports_a_crash_and_an_exception():
+    with Worker(TOOLS) as worker:
+        with pytest.raises(WorkerCrashed, match="exit code 3"):
+            worker.call("exit", 3, timeout=60)
+        with pytest.raises(WorkerError, match="TypeError"):
+            worker.call("sleep", "not a number", timeout=60)
+        assert worker.call("echo", 1, timeout=60) == "1"
+
+
+# --------------------------------------------------------------------------------------
+# Peers' walks
+# --------------------------------------------------------------------------------------
+
+SCHEMA = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"],
+          "additionalProperties": False}
+
+
+@pytest.mark.parametrize("engine", ["xgrammar", "llguidance"])
+def test_peer_walk_rejects_refused_and_incomplete_sequences(engine, tokenizer_dir,
+                                                            load_hf_tokenizer):
+    pytest.importorskip(engine)
+    tok = load_hf_tokenizer("llama3-128k")
+    session = SchemaSession(engine, str(tokenizer_dir("llama3-128k")))
+    assert "ms" in session.compile(SCHEMA)
+    texts = ['{"a":12}', '{"a":"x"}', '{"a":1', '{"b":1}']
+    sequences = [tok.encode(t, add_special_tokens=False) for t in texts]
+    out = session.walk(sequences)
+    assert out["rejected"] == [1, 2, 3]
+    # a mask before every token and one after the last of an accepted sequence
+    assert len(out["mask_us"][0]) == len(sequences[0]) + 1
+    assert session.accepts(['{"a":-3}', '{"a":1.5}']) == [True, False]
+
+
+def test_peer_compile_failure_is_a_reason(tokenizer_dir):
+    pytest.importorskip("llguidance")
+    session = SchemaSession("llguidance", str(tokenizer_dir("llama3-128k")))
+    outcome = session.compile({"type": "array", "uniqueItems": True})
+    assert "uniqueItems" in outcome["error"]
+
+
+def test_shared_instances_keep_only_those_every_engine_accepted():
+    a, b = EngineResult("constrain"), EngineResult("xgrammar")
+    a.mask_us = {"s/1.json": [[1.0], [2.0], [3.0]], "s/2.json": [[4.0]]}
+    b.mask_us = {"s/1.json": [[1.0], [2.0], [3.0]]}
+    b.rejected = {"s/1.json": {1: "text"}}
+    assert shared_instances([a, b]) == {"s/1.json": {0, 2}}
+    assert a.times({"s/1.json": {0, 2}}) == [1.0, 3.0]
+
+
+def test_short_message_drops_log_prefixes():
+    line = "[03:19:10] /project/cpp/json_schema_converter.cc:3510: Warning: allOf is partial\nmore"
+    assert short_message(line) == "allOf is partial"
+
+
+# --------------------------------------------------------------------------------------
+# Key order
+# --------------------------------------------------------------------------------------
+
+
+def test_schema_order_follows_properties_refs_allof_then_required_then_others():
+    schema = {
+        "$defs": {"point": {"properties": {"x": {}, "y": {}}}},
+        "properties": {"b": {}, "a": {"$ref": "#/$defs/point"}},
+        "allOf": [{"properties": {"c": {"type": "array", "items": {"$ref": "#/$defs/point"}}}}],
+        "required": ["r"],
+    }
+    value = {"z": 0, "r": 1, "c": [{"y": 1, "x": 2}], "a": {"extra": 0, "y": 3, "x": 4}, "b": 5}
+    ordered = schema_order(value, schema)
+    assert list(ordered) == ["b", "a", "c", "r", "z"]
+    assert list(ordered["a"]) == ["x", "y", "extra"]
+    assert list(ordered["c"][0]) == ["x", "y"]
+    assert ordered == value
+
+
+def test_schema_order_uses_the_branch_the_value_validates():
+    schema = {"anyOf": [{"properties": {"n": {"type": "integer"}, "k": {}}, "required": ["n"]},
+                        {"properties": {"k": {}, "s": {"type": "string"}}}]}
+    assert list(schema_order({"s": "x", "k": 1}, schema)) == ["k", "s"]
+    assert list(schema_order({"k": 1, "n": 2}, schema)) == ["n", "k"]
