@@ -107,6 +107,9 @@ cdef extern from "matcher.h" namespace "constrain" nogil:
     cdef cppclass CDfaMatcher "constrain::DfaMatcher"(CMatcher):
         CDfaMatcher(shared_ptr[CDfaGrammar] grammar)
 
+    cdef cppclass CContextCache "constrain::ContextCache":
+        void reset(size_t budget_bytes)
+
     cdef cppclass CCfgTerminal "constrain::CfgTerminal":
         CByteDfa dfa
         vector[int32_t] state_class
@@ -124,6 +127,7 @@ cdef extern from "matcher.h" namespace "constrain" nogil:
         int64_t max_items_per_set
         void finalize() except +
         size_t memory_bytes()
+        CContextCache& contexts()
 
     cdef cppclass CCfgMatcher "constrain::CfgMatcher"(CMatcher):
         CCfgMatcher(shared_ptr[CCfgGrammar] grammar) except +
@@ -372,6 +376,12 @@ cdef class CfgIndex:
     def memory_bytes(self):
         """Bytes held by the rules and every terminal's DFA and stores (the shared trie excluded)."""
         return self.ptr.get().memory_bytes()
+
+    def reset_context_cache(self, size_t budget_bytes=64 << 20):
+        """Empty the cache of parse contexts (what masks learnt per parser state) and give it a
+        byte budget; 0 keeps nothing, so every mask is computed from the chart alone."""
+        with nogil:
+            self.ptr.get().contexts().reset(budget_bytes)
 
 
 cdef CDfaTable _dfa_table(table) except *:

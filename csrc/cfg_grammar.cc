@@ -3,6 +3,8 @@
 #include "dfa_partition.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -52,6 +54,63 @@ void CfgGrammar::finalize() {
       if (all) nullable[rule_lhs[r]] = 1, changed = true;
     }
   }
+  derive_follow_bytes();
+}
+
+namespace {
+
+using ByteSet = std::array<uint64_t, 4>;
+
+// a |= b; true if a grew.
+bool merge(ByteSet& a, const ByteSet& b) {
+  bool grew = false;
+  for (int w = 0; w < 4; ++w) {
+    const uint64_t next = a[w] | b[w];
+    grew = grew || next != a[w];
+    a[w] = next;
+  }
+  return grew;
+}
+
+}  // namespace
+
+void CfgGrammar::derive_follow_bytes() {
+  // Symbols: terminals t at index t, nonterminals n at n_terms + n. first[s]: the bytes that can
+  // start a non-empty string of s; follow[s]: those that can start what comes after s.
+  const int32_t n_terms = static_cast<int32_t>(terminals.size());
+  const int32_t n_rules = static_cast<int32_t>(rule_lhs.size());
+  auto index = [n_terms](int32_t symbol) { return symbol < 0 ? ~symbol : n_terms + symbol; };
+  auto is_nullable = [this](int32_t symbol) {
+    return symbol < 0 ? terminal_nullable(~symbol) : nullable[symbol] != 0;
+  };
+  std::vector<ByteSet> first(n_terms + num_nonterminals, ByteSet{});
+  std::vector<ByteSet> follow(first.size(), ByteSet{});
+  for (int32_t t = 0; t < n_terms; ++t)
+    for (int b = 0; b < 256; ++b)
+      if (terminals[t].dfa.next(0, static_cast<uint8_t>(b)) >= 0)
+        first[t][b >> 6] |= 1ull << (b & 63);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int32_t r = 0; r < n_rules; ++r) {
+      for (int32_t k = rule_begin[r]; k < rule_begin[r + 1]; ++k) {
+        changed = merge(first[index(rule_lhs[r])], first[index(rhs[k])]) || changed;
+        if (!is_nullable(rhs[k])) break;
+      }
+    }
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int32_t r = 0; r < n_rules; ++r) {
+      // Walking the rule backwards, `after` is what can follow position k.
+      ByteSet after = follow[index(rule_lhs[r])];
+      for (int32_t k = rule_begin[r + 1] - 1; k >= rule_begin[r]; --k) {
+        changed = merge(follow[index(rhs[k])], after) || changed;
+        if (!is_nullable(rhs[k])) after = ByteSet{};
+        merge(after, first[index(rhs[k])]);
+      }
+    }
+  }
+  follow_bytes.assign(follow.begin(), follow.begin() + n_terms);
 }
 
 const TokenSet& CfgGrammar::within(int32_t state_class) const {
@@ -152,6 +211,166 @@ CrossingSummary CfgGrammar::summarize(int32_t state_class, const std::vector<int
   return out;
 }
 
+uint64_t ContextCache::generation() const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  return generation_;
+}
+
+void ContextCache::reset(size_t budget_bytes) {
+  std::unique_lock<std::shared_mutex> lock(mutex_);
+  budget_ = budget_bytes;
+  clear();
+}
+
+void ContextCache::clear() {
+  numbers_.clear();
+  records_.clear();
+  keys_.clear();
+  children_.clear();
+  shallow_numbers_.clear();
+  shallow_of_.clear();
+  crossings_.clear();
+  shallow_crossings_.clear();
+  used_ = 0;
+  ++generation_;
+}
+
+bool ContextCache::charge(size_t bytes) {
+  if (used_ + bytes > budget_) return false;
+  used_ += bytes;
+  return true;
+}
+
+bool ContextCache::make_room(size_t bytes) {
+  if (charge(bytes)) return true;
+  // Full: start again (a new generation) rather than stop learning. What was to be stored
+  // refers to numbers of the old generation, so it goes too.
+  if (used_ > 0) clear();
+  return false;
+}
+
+size_t ContextCache::KeyHash::operator()(const std::vector<uint64_t>& key) const {
+  uint64_t h = key.size() * 0x9E3779B97F4A7C15ull;
+  for (uint64_t e : key) {
+    h = (h ^ e) * 0xFF51AFD7ED558CCDull;
+    h ^= h >> 32;
+  }
+  return static_cast<size_t>(h);
+}
+
+int32_t ContextCache::find(uint64_t generation, const std::vector<uint64_t>& key) const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  if (generation != generation_) return kUnknown;
+  auto it = numbers_.find(key);
+  return it == numbers_.end() ? kUnknown : it->second;
+}
+
+int32_t ContextCache::insert(uint64_t generation, const std::vector<uint64_t>& key,
+                             std::shared_ptr<const ParseContext> record) {
+  std::unique_lock<std::shared_mutex> lock(mutex_);
+  if (generation != generation_) return kUnknown;
+  auto it = numbers_.find(key);
+  if (it != numbers_.end()) return it->second;
+  const size_t bytes = 128 + key.size() * sizeof(uint64_t) +
+                       (record->terminals.size() + record->classes.size()) * sizeof(int32_t);
+  if (!make_room(bytes)) return kUnknown;
+  it = numbers_.emplace(key, static_cast<int32_t>(records_.size())).first;
+  records_.push_back(std::move(record));
+  keys_.push_back(&it->first);
+  return it->second;
+}
+
+bool ContextCache::child(uint64_t generation, int32_t context, int32_t terminal, int32_t* id,
+                         std::shared_ptr<const ParseContext>* record) const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  if (generation != generation_) return false;
+  auto it = children_.find(pair(context, terminal));
+  if (it == children_.end()) return false;
+  *id = it->second;
+  *record = records_[it->second];
+  return true;
+}
+
+void ContextCache::set_child(uint64_t generation, int32_t context, int32_t terminal,
+                             int32_t child) {
+  std::unique_lock<std::shared_mutex> lock(mutex_);
+  if (generation != generation_ || !make_room(48)) return;
+  children_.emplace(pair(context, terminal), child);
+}
+
+int32_t ContextCache::shallow(int32_t context, int depth) {
+  if (depth == 0) return 0;  // nothing of the context is known
+  auto found = shallow_of_.find(pair(context, depth));
+  if (found != shallow_of_.end()) return found->second;
+  std::vector<uint64_t> key;
+  for (uint64_t e : *keys_[context]) {  // shallow() never clears, so the key stays
+    const int32_t dotted = static_cast<int32_t>(e >> 32);
+    if (dotted == INT32_MAX) {  // the initial set's mark
+      key.push_back(e);
+      continue;
+    }
+    const int32_t origin = shallow(static_cast<int32_t>(e & 0xFFFFFFFFu), depth - 1);
+    if (origin == kUnknown) return kUnknown;  // no room left
+    key.push_back(entry(dotted, origin));
+  }
+  std::sort(key.begin(), key.end());
+  key.erase(std::unique(key.begin(), key.end()), key.end());
+  key.push_back(entry(INT32_MAX - 1, depth));
+  auto it = shallow_numbers_.find(key);
+  if (it == shallow_numbers_.end()) {
+    const int32_t number = static_cast<int32_t>(shallow_numbers_.size()) + 1;
+    if (!charge(96 + key.size() * sizeof(uint64_t))) return kUnknown;
+    it = shallow_numbers_.emplace(std::move(key), number).first;
+  }
+  if (!charge(48)) return kUnknown;
+  shallow_of_.emplace(pair(context, depth), it->second);
+  return it->second;
+}
+
+std::shared_ptr<const ContextCrossing> ContextCache::shallow_crossing(int32_t context,
+                                                                      int32_t state_class) {
+  for (int depth = 1; depth <= kMaxDepth; ++depth) {
+    const int32_t number = shallow(context, depth);
+    if (number == kUnknown) return nullptr;
+    auto it = shallow_crossings_.find(pair(number, state_class));
+    if (it != shallow_crossings_.end()) return it->second;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<const ContextCrossing> ContextCache::crossing(uint64_t generation,
+                                                              int32_t context,
+                                                              int32_t state_class) {
+  {
+    std::shared_lock<std::shared_mutex> lock(mutex_);
+    if (generation != generation_) return nullptr;
+    auto it = crossings_.find(pair(context, state_class));
+    if (it != crossings_.end()) return it->second;
+  }
+  std::unique_lock<std::shared_mutex> lock(mutex_);
+  if (generation != generation_) return nullptr;
+  auto found = shallow_crossing(context, state_class);
+  if (found && charge(48))
+    crossings_.emplace(pair(context, state_class), found);
+  return found;
+}
+
+void ContextCache::set_crossing(uint64_t generation, int32_t context, int32_t state_class,
+                                int depth, std::shared_ptr<const ContextCrossing> value) {
+  std::unique_lock<std::shared_mutex> lock(mutex_);
+  if (generation != generation_ || !make_room(96 + value->deep_allowed.memory_bytes())) return;
+  crossings_.emplace(pair(context, state_class), value);
+  if (depth > kMaxDepth) return;
+  const int32_t number = shallow(context, depth);
+  if (number == kUnknown || !charge(48)) return;
+  shallow_crossings_.emplace(pair(number, state_class), std::move(value));
+}
+
+size_t ContextCache::memory_bytes() const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  return used_;
+}
+
 bool CfgGrammar::is_eos(int32_t id) const {
   return std::find(eos_ids.begin(), eos_ids.end(), id) != eos_ids.end();
 }
@@ -166,7 +385,7 @@ size_t CfgGrammar::memory_bytes() const {
   for (const auto& entry : summaries_)
     total += entry.second->allowed.memory_bytes() + entry.second->deep.size() * 12;
   for (const CfgTerminal& t : terminals) total += t.dfa.memory_bytes() + t.state_class.size() * 4;
-  return total;
+  return total + contexts_.memory_bytes();
 }
 
 }  // namespace constrain

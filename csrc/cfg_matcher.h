@@ -1,5 +1,6 @@
 // The matcher of a context-free grammar: an Earley chart over the bytes accepted so far, and the
-// token mask computed from the chart's last set with the per-terminal stores.
+// token mask computed from the chart's last set with the per-terminal stores and the grammar's
+// parse contexts.
 #pragma once
 
 #include <cstdint>
@@ -13,10 +14,13 @@
 
 namespace constrain {
 
+class CrossingPass;  // cfg_matcher.cc
+
 class CfgMatcher final : public Matcher {
  public:
   explicit CfgMatcher(std::shared_ptr<const CfgGrammar> grammar);
   CfgMatcher(const CfgMatcher& other);
+  ~CfgMatcher() override;
 
   bool accept_token(int32_t token_id) override;
   bool accept_bytes(const uint8_t* data, size_t length) override;
@@ -32,6 +36,7 @@ class CfgMatcher final : public Matcher {
 
  private:
   bool consume(const uint8_t* data, size_t length);
+  void truncate(size_t sets);
 
   std::shared_ptr<const CfgGrammar> grammar_;
   // The mask computation pushes scratch sets and truncates them again before returning, so
@@ -39,6 +44,9 @@ class CfgMatcher final : public Matcher {
   mutable EarleyChart chart_;
   std::vector<size_t> step_sets_;  // number of chart sets before each accepted step
   bool terminated_ = false;
+  // The crossing part of the mask computation, with what it keeps between masks (the context
+  // of each chart set, scratch space); made on first use, not shared by forks.
+  mutable std::unique_ptr<CrossingPass> crossing_;
 };
 
 }  // namespace constrain
