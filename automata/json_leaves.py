@@ -85,22 +85,25 @@ Bounds and ``multipleOf`` are exact decimal arithmetic (floats go through ``str`
 from __future__ import annotations
 
 import functools
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Union
 
 import numpy as np
 
-from constrain.errors import GrammarError
+from constrain.errors import GrammarError, RegexError
 
-from .dfa import (DEAD, ByteDFA, _canonical, _minimize_reduced, _reduce_columns, empty_dfa,
-                  intersect, minimize)
-from .regex import ast_to_dfa, parse_pattern_search, regex_to_dfa
+from .dfa import (DEAD, ByteDFA, DFATooLarge, _canonical, _minimize_reduced, _reduce_columns,
+                  concatenate, empty_dfa, intersect, is_subset, minimize, union)
+from .regex import (MAX_DFA_STATES, Alt, Concat, ast_to_dfa, concat, parse_pattern_search,
+                    parse_regex, regex_to_dfa)
 
-__all__ = ["json_string_dfa", "json_number_dfa", "format_dfa", "FormatUnsupported",
+__all__ = ["json_string_dfa", "json_chars_dfa", "json_number_dfa", "format_dfa",
+           "pattern_content_dfa", "pattern_is_vacuous", "FormatUnsupported",
            "NumberUnsupported", "SUPPORTED_FORMATS", "MAX_MULTIPLE_STATES"]
 
 Num = Union[int, float, Decimal]
 MAX_MULTIPLE_STATES = 100_000  # dense rows: 100,000 states = 100 MB
+SPELLED_LENGTHS = 2048  # maxLength up to which lengths are counted on escaped spellings
 
 
 class FormatUnsupported(GrammarError):
@@ -126,6 +129,8 @@ _HEX = "[0-9a-fA-F]"
 # One JSON string character in any spelling (see the module docstring).
 _JSON_CHAR = (r'[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u(?:[0-9a-cA-CeEfF]' + _HEX + "{3}|[dD][0-7]"
               + _HEX + "{2}|[dD][89abAB]" + _HEX + r"{2}\\u[dD][c-fC-F]" + _HEX + "{2})")
+# One character in the minimal escape style (see escape_minimal).
+_MINIMAL_CHAR = (r'[^"\\\x00-\x1f]|\\["\\bfnrt]|\\u00[01]' + _HEX + r"|\\u0022|\\u005[cC]")
 _MUST_ESCAPE = list(range(0x20)) + [0x22, 0x5C]
 _SHORT_ESCAPES = {ord('"'): 0x22, ord("\\"): 0x5C, ord("b"): 0x08, ord("f"): 0x0C,
                   ord("n"): 0x0A, ord("r"): 0x0D, ord("t"): 0x09}
@@ -134,30 +139,185 @@ _HEX_VALUES = {ord(c): int(c, 16) for c in "0123456789abcdefABCDEF"}
 
 def json_string_dfa(*, min_length: int = 0, max_length: int | None = None,
                     pattern: str | None = None, format: str | None = None,
-                    leap_seconds: bool = False) -> ByteDFA:
+                    leap_seconds: bool = False, patterns: tuple = (),
+                    formats: tuple = ()) -> ByteDFA:
     """The DFA of JSON string tokens (quotes included) whose value satisfies the constraints.
 
-    Lengths count code points. Without ``pattern``/``format`` every JSON escape is
-    allowed; with one of them the minimal escape style is required (module docstring).
-    ``leap_seconds`` is passed to ``format_dfa``. Raises ``RegexError`` for a bad pattern and ``FormatUnsupported`` for ``regex`` or
-    an unknown format.
+    Lengths count code points. ``pattern``/``format`` add to ``patterns``/``formats``, all
+    of which must hold. Without any pattern or format every JSON escape is allowed; with
+    one the minimal escape style is required (module docstring). ``leap_seconds`` is passed
+    to ``format_dfa``. Raises ``RegexError`` for a bad pattern and ``FormatUnsupported``
+    for ``regex`` or an unknown format.
     """
     min_length = max(0, int(min_length))
     if max_length is not None and max_length < min_length:
         return empty_dfa()
-    if pattern is None and format is None:
+    patterns = tuple(patterns) + ((pattern,) if pattern is not None else ())
+    formats = tuple(formats) + ((format,) if format is not None else ())
+    if not patterns and not formats:
         return _counted_quoted(_unit(_JSON_CHAR), min_length, max_length)
-    parts = []
-    if format is not None:
-        parts.append(format_dfa(format, leap_seconds=leap_seconds))
-    if pattern is not None:
-        parts.append(ast_to_dfa(parse_pattern_search(pattern), pattern))
+    parts = [format_dfa(f, leap_seconds=leap_seconds) for f in formats]
+    parts += [pattern_content_dfa(p) for p in patterns]
+    parts.sort(key=lambda d: d.n_states)
     content = parts[0]
     for p in parts[1:]:
+        if content.is_empty:
+            break
         content = intersect(content, p)
-    if min_length > 0 or max_length is not None:
+    if content.is_empty:
+        return content
+    if max_length is not None and max_length > SPELLED_LENGTHS:
         content = intersect(content, _counted(_unit(r"[\s\S]"), min_length, max_length))
-    return escape_minimal(content)
+        return escape_minimal(content)
+    escaped = escape_minimal(content)
+    if min_length > 0 or max_length is not None:
+        # Escaping commutes with intersection (a minimal-style spelling decodes to one
+        # value), so lengths may be counted on spelled characters, on the small escaped
+        # pattern: no large content product to escape (a word-count pattern with
+        # maxLength 200: 0.6 s instead of 5.6 s). Above SPELLED_LENGTHS characters the
+        # spelled counter (about 15 states a character) costs more than it saves.
+        escaped = intersect(escaped, _counted_quoted(_unit(_MINIMAL_CHAR), min_length,
+                                                     max_length))
+    return escaped
+
+
+@functools.lru_cache(maxsize=256)
+def pattern_content_dfa(pattern: str) -> ByteDFA:
+    """The DFA of the decoded (UTF-8) strings in which the ECMA-262 ``pattern`` finds a
+    match (search semantics). A pattern whose anchors sit inside groups of a top-level
+    alternation (``^$|(^a+$)``) is the union of its alternatives, each searched alone
+    (exact: a search for A|B finds a match iff one for A or one for B does). Raises
+    ``RegexError`` for what the regex engine rejects."""
+    try:
+        return _search_dfa(pattern)
+    except RegexError as error:
+        pieces = pattern_alternatives(pattern)
+        if pieces == [pattern]:
+            raise
+        try:
+            dfas = [_search_dfa(p) for p in pieces]
+        except RegexError:
+            raise error from None
+    out = dfas[0]
+    for d in dfas[1:]:
+        out = union(out, d)
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def pattern_is_vacuous(pattern: str) -> bool:
+    """Whether every string matches ``pattern`` (``a*``, ``([0-9]+)?`` unanchored ...):
+    such a pattern constrains nothing. Raises ``RegexError`` as ``pattern_content_dfa``."""
+    return is_subset(_any_text_dfa(), pattern_content_dfa(pattern))
+
+
+_ANY_TEXT = parse_regex(r"[\s\S]*")
+
+
+def _search_dfa(pattern: str) -> ByteDFA:
+    """``parse_pattern_search`` as a DFA, each top-level branch built as
+    ``any* . DFA(branch) . any*`` from its minimal DFA: a subset construction over the
+    raw branch would track every partial match after the first one (an unanchored
+    alternation of 30 words passes 200,000 subsets; this way it has 90 states)."""
+    ast = parse_pattern_search(pattern)
+    out = None
+    for branch in ast.items if isinstance(ast, Alt) else (ast,):
+        items = list(branch.items) if isinstance(branch, Concat) else [branch]
+        head = bool(items) and items[0] == _ANY_TEXT
+        items = items[1:] if head else items
+        tail = bool(items) and items[-1] == _ANY_TEXT
+        items = items[:-1] if tail else items
+        parts = [ast_to_dfa(concat(items), pattern)]
+        any_text = _any_text_dfa()
+        parts = ([any_text] if head else []) + parts + ([any_text] if tail else [])
+        try:
+            piece = concatenate(*parts)
+        except DFATooLarge:
+            raise RegexError(f"regex too large: its DFA has over {MAX_DFA_STATES:,} states",
+                             pattern, 0) from None
+        out = piece if out is None else union(out, piece)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _any_text_dfa() -> ByteDFA:
+    return ast_to_dfa(_ANY_TEXT)
+
+
+def pattern_alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regex, each unwrapped from groups that span all of
+    it (``(^a$)|(?:b)`` -> ``["^a$", "b"]``, recursively); ``[pattern]`` when there is
+    nothing to split or the syntax is not plain (flags, comments, ``[]``-classes)."""
+    if "(?x" in pattern or "(?#" in pattern or "[]" in pattern or "[^]" in pattern:
+        return [pattern]
+    out = []
+    for alt in _split_top(pattern, "|"):
+        inner = _unwrap_group(alt)
+        out.extend(pattern_alternatives(inner) if inner is not None else [alt])
+    return out
+
+
+def _group_depths(pattern: str):
+    """``(index, char, depth)`` for each character of ``pattern`` outside escapes and
+    ``[]``-classes, ``depth`` the group nesting after that character."""
+    depth, i, in_class = 0, 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        else:
+            depth += (c == "(") - (c == ")")
+            yield i, c, depth
+        i += 1
+
+
+def _split_top(pattern: str, sep: str) -> list[str]:
+    """``pattern`` split at ``sep`` characters outside groups, classes and escapes."""
+    parts, start = [], 0
+    for i, c, depth in _group_depths(pattern):
+        if c == sep and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+    return parts + [pattern[start:]]
+
+
+def _unwrap_group(alt: str):
+    """The inside of a group ``(...)``, ``(?:...)``, ``(?<n>...)`` or ``(?P<n>...)`` that spans
+    all of ``alt`` (without a quantifier after it), else None."""
+    if not (alt.startswith("(") and alt.endswith(")")):
+        return None
+    head = 1
+    if alt.startswith("(?:"):
+        head = 3
+    elif alt.startswith("(?P<") or alt.startswith("(?<"):
+        if alt.startswith("(?<=") or alt.startswith("(?<!"):
+            return None
+        head = alt.index(">") + 1 if ">" in alt else 0
+    elif alt.startswith("(?"):
+        return None
+    if not head:
+        return None
+    inner = alt[head:-1]
+    # the group must close at the very end: the inside is balanced on its own
+    depths = [depth for _, _, depth in _group_depths(inner)]
+    return inner if min(depths, default=0) >= 0 and (depths or [0])[-1] == 0 else None
+
+
+def json_chars_dfa(min_length: int = 0, max_length: int | None = None, *,
+                   open_quote: bool = False, close_quote: bool = False) -> ByteDFA:
+    """The DFA of ``min_length`` to ``max_length`` (``None``: unbounded) characters of a
+    JSON string in every spelling, with its opening and/or closing quote if asked.
+    Concatenations of such pieces spell long strings without a DFA state per character of
+    the whole length (see ``json_schema``'s long strings)."""
+    min_length = max(0, int(min_length))
+    if max_length is not None and max_length < min_length:
+        return empty_dfa()
+    return _counted_quoted(_unit(_JSON_CHAR), min_length, max_length, open_quote, close_quote)
 
 
 @functools.lru_cache(maxsize=None)
@@ -211,20 +371,27 @@ def _counted(unit: ByteDFA, lo: int, hi: int | None) -> ByteDFA:
     return _canonical(trans, acc, 0, col_of_byte)
 
 
-def _counted_quoted(unit: ByteDFA, lo: int, hi: int | None) -> ByteDFA:
-    """``"unit{lo,hi}"``: the chain with an opening quote state and a closing quote."""
+def _counted_quoted(unit: ByteDFA, lo: int, hi: int | None, open_quote: bool = True,
+                    close_quote: bool = True) -> ByteDFA:
+    """``"unit{lo,hi}"``: the chain with an opening quote state and a closing quote (each
+    optional)."""
     trans, hubs, col_of_byte = _chain(unit, lo, hi)
     quote = ord('"')
     # The hubs never move on '"': give it a column of its own for the closing quote.
     col_of_byte, trans = _split_byte(col_of_byte, trans, quote)
     n = len(trans)
     q = int(col_of_byte[quote])
-    out = np.full((n + 2, trans.shape[1]), DEAD, dtype=np.int64)
-    out[1:n + 1] = trans + np.where(trans >= 0, 1, 0)  # new state 0: before the opening quote
-    out[0, q] = 1
-    out[hubs[lo:] + 1, q] = n + 1
-    acc = np.zeros(n + 2, dtype=bool)
-    acc[n + 1] = True
+    first = 1 if open_quote else 0  # state 0: before the opening quote
+    out = np.full((n + first + 1, trans.shape[1]), DEAD, dtype=np.int64)
+    out[first:n + first] = trans + np.where(trans >= 0, first, 0)
+    acc = np.zeros(n + first + 1, dtype=bool)
+    if open_quote:
+        out[0, q] = 1
+    if close_quote:
+        out[hubs[lo:] + first, q] = n + first
+        acc[n + first] = True
+    else:
+        acc[hubs[lo:] + first] = True
     return _canonical(out, acc, 0, col_of_byte)
 
 
@@ -243,9 +410,9 @@ def escape_minimal(content: ByteDFA) -> ByteDFA:
 
     Each must-escape byte (``"``, ``\\``, 0x00-0x1F) of the content is replaced by its
     spellings ``\\X`` (short form, if any) and ``\\u00XX`` (either hex case); the other
-    bytes stay literal. The construction is deterministic: per content state, eight
-    states inside an escape (after ``\\``, ``\\u``, ``\\u0``, ``\\u00``, ``\\u000``,
-    ``\\u001``, ``\\u002``, ``\\u005``).
+    bytes stay literal. The construction is deterministic: per content state that moves on
+    a must-escape byte, eight states inside an escape (after ``\\``, ``\\u``, ``\\u0``,
+    ``\\u00``, ``\\u000``, ``\\u001``, ``\\u002``, ``\\u005``).
     """
     n = content.n_states
     if n == 0:
@@ -263,29 +430,33 @@ def escape_minimal(content: ByteDFA) -> ByteDFA:
     def c(byte: int) -> int:
         return int(col_of_byte[byte])
 
-    s = np.arange(n, dtype=np.int64)
-    esc, u1, u2, u3, u4_0, u4_1, u4_2, u4_5 = (n * i for i in range(1, 9))
-    start, final = 9 * n, 9 * n + 1
-    out = np.full((9 * n + 2, k), DEAD, dtype=np.int64)
+    # Escape states only for the content states that move on some must-escape byte.
+    s = np.flatnonzero((red[:, sorted({c(b) for b in _MUST_ESCAPE})] != DEAD).any(axis=1))
+    e = len(s)
+    rows = red[s]  # the content moves of those states
+    j = np.arange(e, dtype=np.int64)
+    esc, u1, u2, u3, u4_0, u4_1, u4_2, u4_5 = (n + e * i for i in range(8))
+    start, final = n + 8 * e, n + 8 * e + 1
+    out = np.full((n + 8 * e + 2, k), DEAD, dtype=np.int64)
     out[:n] = red
     out[:n, [c(b) for b in _MUST_ESCAPE]] = DEAD
-    out[:n, c(0x5C)] = esc + s
+    out[s, c(0x5C)] = esc + j
     for letter, byte in _SHORT_ESCAPES.items():
-        out[esc + s, c(letter)] = red[:, c(byte)]
-    out[esc + s, c(ord("u"))] = u1 + s
-    out[u1 + s, c(ord("0"))] = u2 + s
-    out[u2 + s, c(ord("0"))] = u3 + s
+        out[esc + j, c(letter)] = rows[:, c(byte)]
+    out[esc + j, c(ord("u"))] = u1 + j
+    out[u1 + j, c(ord("0"))] = u2 + j
+    out[u2 + j, c(ord("0"))] = u3 + j
     for digit, block in (("0", u4_0), ("1", u4_1), ("2", u4_2), ("5", u4_5)):
-        out[u3 + s, c(ord(digit))] = block + s
+        out[u3 + j, c(ord(digit))] = block + j
     for h, value in _HEX_VALUES.items():
-        out[u4_0 + s, c(h)] = red[:, c(value)]
-        out[u4_1 + s, c(h)] = red[:, c(0x10 + value)]
-    out[u4_2 + s, c(ord("2"))] = red[:, c(0x22)]
+        out[u4_0 + j, c(h)] = rows[:, c(value)]
+        out[u4_1 + j, c(h)] = rows[:, c(0x10 + value)]
+    out[u4_2 + j, c(ord("2"))] = rows[:, c(0x22)]
     for h in (ord("c"), ord("C")):
-        out[u4_5 + s, c(h)] = red[:, c(0x5C)]
+        out[u4_5 + j, c(h)] = rows[:, c(0x5C)]
     out[start, c(0x22)] = 0
     out[np.flatnonzero(content.accepting), c(0x22)] = final
-    acc = np.zeros(9 * n + 2, dtype=bool)
+    acc = np.zeros(n + 8 * e + 2, dtype=bool)
     acc[final] = True
     return _minimize_reduced(out, acc, start, col_of_byte.astype(np.int64))
 

@@ -23,6 +23,7 @@ How it works, in short:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -36,15 +37,17 @@ import referencing
 import referencing.exceptions
 from referencing.jsonschema import DRAFT202012
 
-from constrain.errors import SchemaError
+from constrain.errors import GrammarError, SchemaError
 
 from .cfg import Cfg
 from .dfa import ByteDFA, dfa_from_strings
-from .regex import CharSet, alternation, ast_to_dfa, concat, repeat
+from .regex import CharSet, ast_to_dfa, concat, repeat
 
 from .dfa import complement_within, intersect, union
 
-from .json_leaves import FormatUnsupported, NumberUnsupported, json_number_dfa, json_string_dfa
+from .json_leaves import (FormatUnsupported, NumberUnsupported, format_dfa, json_chars_dfa,
+                          json_number_dfa, json_string_dfa, pattern_content_dfa,
+                          pattern_is_vacuous)
 from .regex import parse_regex
 
 __all__ = ["cfg_from_json_schema"]
@@ -55,8 +58,14 @@ MAX_ANY_ORDER = 8           # named properties under property_order="any"
 MAX_PATTERNS = 6            # distinct patternProperties per object (2^n key classes)
 MAX_COUNTER_STATES = 20_000  # states of one array/object counter automaton
 MAX_UNIQUE_VALUES = 12      # finite item values under uniqueItems
+MAX_CONTAINS = 4            # contains constraints on one array (2^n item choices)
 MAX_COMPLEMENT_DEPTH = 40
 MAX_INDENT_DEPTH = 12       # nesting kept under indent= with lenient=True and recursion
+MAX_FACTS_DEPTH = 8         # nesting followed by the cheap disjointness proofs
+MAX_CHECKED_VALUES = 50     # constants validated one by one in disjointness proofs
+MAX_CHECK_NODES = 2000      # nodes built by emptiness checks, per schema
+STRING_BLOCK = 256          # characters per block of a long string (see long_string)
+LONG_STRING = 512           # length bounds above which strings are cut into blocks
 
 _TYPES = ("null", "boolean", "object", "array", "string", "integer", "nonint")
 _ALL_TYPES = frozenset(_TYPES)
@@ -76,7 +85,7 @@ _PLAIN = frozenset((
     "properties", "patternProperties", "additionalProperties", "propertyNames", "required",
     "minProperties", "maxProperties",
     # synthesized by _complement (never in user schemas' semantics)
-    "x-exclude", "x-not-string", "x-not-number"))
+    "x-exclude", "x-not-string", "x-not-number", "x-some-item", "x-some-key"))
 # The formats Draft 2020-12 defines; other names are annotations that no validator asserts.
 STANDARD_FORMATS = frozenset((
     "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname",
@@ -90,6 +99,11 @@ class _Unsupported(Exception):
     def __init__(self, keyword: str, pointer: str, reason: str = ""):
         super().__init__(keyword, pointer, reason)
         self.keyword, self.pointer, self.reason = keyword, pointer, reason
+
+
+class _CheckAbort(Exception):
+    """A keyword that cannot be compiled met while checking a conjunction for emptiness:
+    the check proves nothing (and, under lenient=True, reports nothing)."""
 
 
 # ---------------------------------------------------------------------------
@@ -221,7 +235,120 @@ class _Merged:
     min_props: int = 0
     max_props: Optional[int] = None
     property_names: list = field(default_factory=list)
+    some_keys: list = field(default_factory=list)  # x-some-key witnesses (see complement)
     pointers: dict = field(default_factory=dict)  # keyword -> pointer (first seen)
+
+
+class _PropertyCounter:
+    """The member count an object automaton tracks for min/maxProperties (capped)."""
+
+    def __init__(self, m: "_Merged"):
+        self.lo, self.hi = m.min_props, m.max_props
+        self.track = self.lo > 0 or self.hi is not None
+        self.cap = (self.hi if self.hi is not None else self.lo) if self.track else 0
+        self.empty = self.hi is not None and self.hi < self.lo
+
+    def can_add(self, c: int) -> bool:
+        """Whether one more member is allowed after c."""
+        return self.hi is None or c < self.hi
+
+    def bump(self, c: int) -> int:
+        """The count after one more member."""
+        return min(c + 1, self.cap) if self.track else 0
+
+    def done(self, c: int) -> bool:
+        """Whether the object may end with count c."""
+        return not self.track or c >= self.lo
+
+
+# ---------------------------------------------------------------------------
+# Facts: a cheap over-approximation of a schema, for proofs of disjointness
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What every value of a schema has (an over-approximation: the schema's values are
+    among the values with these facts).
+
+    ``types``: the JSON types possible; ``values``: a finite set of candidate values, or
+    None; for objects, ``required`` keys, ``props`` (name, subschema) constraints on present
+    keys, ``closed`` (named keys, ((pattern, pointer), ...)) pairs of
+    ``additionalProperties: false`` (other keys are forbidden), and property counts.
+    """
+
+    types: frozenset = _ALL_TYPES
+    values: Optional[tuple] = None
+    required: frozenset = frozenset()
+    props: tuple = ()
+    closed: tuple = ()
+    min_props: int = 0
+    max_props: Optional[int] = None
+
+    def meet(self, other: "_Facts") -> "_Facts":
+        """The facts of the conjunction."""
+        values = self.values
+        if other.values is not None:
+            values = other.values if values is None else tuple(
+                v for v in values if any(_json_equal(v, u) for u in other.values))
+        maxes = [m for m in (self.max_props, other.max_props) if m is not None]
+        return _Facts(self.types & other.types, values, self.required | other.required,
+                      self.props + other.props, self.closed + other.closed,
+                      max(self.min_props, other.min_props), min(maxes) if maxes else None)
+
+    def join(self, other: "_Facts") -> "_Facts":
+        """The facts of the disjunction (what both sides have)."""
+        if not self.types:
+            return other
+        if not other.types:
+            return self
+        values = None
+        if self.values is not None and other.values is not None:
+            values = tuple(_unique_values(self.values + other.values))
+        max_props = None
+        if self.max_props is not None and other.max_props is not None:
+            max_props = max(self.max_props, other.max_props)
+        return _Facts(self.types | other.types, values, self.required & other.required,
+                      min_props=min(self.min_props, other.min_props), max_props=max_props)
+
+
+_TOP = _Facts()
+_BOTTOM = _Facts(types=frozenset())
+
+
+def _plain_facts(d: dict) -> _Facts:
+    """The facts of the keywords of one schema object (not its subschema applicators)."""
+    types = set(_ALL_TYPES)
+    t = d.get("type")
+    if isinstance(t, (str, list)):
+        known = [x for x in ([t] if isinstance(t, str) else t) if x in _TYPE_SETS]
+        if len(known) == (1 if isinstance(t, str) else len(t)):
+            types = set().union(*(_TYPE_SETS[x] for x in known)) if known else set()
+    values = None
+    if "const" in d:
+        values = (d["const"],)
+    if isinstance(d.get("enum"), list):
+        enum = tuple(d["enum"])
+        values = enum if values is None else tuple(
+            v for v in values if any(_json_equal(v, u) for u in enum))
+    if values is not None:
+        types &= {_json_type(v) for v in values}
+    required = d.get("required")
+    required = frozenset(x for x in required if isinstance(x, str)) \
+        if isinstance(required, list) else frozenset()
+    props = d.get("properties")
+    props = tuple(props.items()) if isinstance(props, dict) else ()
+    closed = ()
+    if d.get("additionalProperties") is False:
+        pats = d.get("patternProperties")
+        pats = tuple(pats) if isinstance(pats, dict) else ()
+        closed = ((frozenset(k for k, _ in props), pats),)
+    counts = {}
+    for kw in ("minProperties", "maxProperties"):
+        v = d.get(kw)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 and v == int(v):
+            counts[kw] = int(v)
+    return _Facts(frozenset(types), values, required, props, closed,
+                  counts.get("minProperties", 0), counts.get("maxProperties"))
 
 
 # ---------------------------------------------------------------------------
@@ -251,6 +378,10 @@ class _Compiler:
         self._in_progress: set = set()
         self._counter = itertools.count()
         self._dyn_anchors: dict[str, list] = {}
+        self._checking = 0                 # > 0 while proving a conjunction empty
+        self._depth = 0                    # the depth of the node being built
+        self._productive: set = set()      # nonterminals proven productive
+        self._check_budget = MAX_CHECK_NODES  # nodes that emptiness checks may still build
         base = ROOT_URI
         if isinstance(schema, dict) and isinstance(schema.get("$id"), str):
             base = urljoin(ROOT_URI, schema["$id"]) if ":" not in schema["$id"] else schema["$id"]
@@ -271,19 +402,24 @@ class _Compiler:
 
     # -- bookkeeping --------------------------------------------------------
 
-    def _walk(self, obj, pointer, base):
+    def _walk(self, obj, pointer, base, names: bool = False):
+        """Record the pointer and base URI of every schema object. ``names``: obj maps
+        names to subschemas (``properties``, ``$defs`` ...), so a key such as "enum" there
+        names a schema rather than holding values."""
         if isinstance(obj, dict):
-            if isinstance(obj.get("$id"), str):
-                base = urljoin(base, obj["$id"]).split("#")[0]
+            if not names:
+                if isinstance(obj.get("$id"), str):
+                    base = urljoin(base, obj["$id"]).split("#")[0]
+                if isinstance(obj.get("$dynamicAnchor"), str):
+                    self._dyn_anchors.setdefault(obj["$dynamicAnchor"], []).append(obj)
             self._ptr.setdefault(id(obj), pointer)
             self._base.setdefault(id(obj), base)
-            if isinstance(obj.get("$dynamicAnchor"), str):
-                self._dyn_anchors.setdefault(obj["$dynamicAnchor"], []).append(obj)
             for k, v in obj.items():
-                if k in ("enum", "const", "default", "examples"):
+                if not names and k in ("enum", "const", "default", "examples"):
                     continue
                 if isinstance(v, (dict, list)):
-                    self._walk(v, f"{pointer}/{_escape_pointer(k)}", base)
+                    self._walk(v, f"{pointer}/{_escape_pointer(k)}", base,
+                               not names and k in _SUBSCHEMA_MAPS)
         elif isinstance(obj, list):
             for i, v in enumerate(obj):
                 if isinstance(v, (dict, list)):
@@ -303,7 +439,10 @@ class _Compiler:
         return obj
 
     def unsupported(self, keyword: str, pointer: str, reason: str = "") -> None:
-        """Raise SchemaError, or under lenient=True record that ``keyword`` is ignored."""
+        """Raise SchemaError, or under lenient=True record that ``keyword`` is ignored
+        (while proving a conjunction empty: abort the proof)."""
+        if self._checking:
+            raise _CheckAbort(keyword, pointer, reason)
         if not self.lenient:
             raise SchemaError(keyword, pointer, reason)
         key = (keyword, pointer)
@@ -517,15 +656,23 @@ class _Compiler:
                     new_items.extend(s["allOf"])
                 if "anyOf" in s:
                     add_choice([[x] for x in s["anyOf"]])
+                p = {k: v for k, v in s.items() if k in _PLAIN}
+                if p and len(p) != len(s):
+                    p = self.synth(p, ptr, self._base.get(id(s)))
+                elif p:
+                    p = s
                 if "oneOf" in s:
                     try:
-                        add_choice(self.one_of(s))
+                        add_choice(self.one_of(s, tuple(plain) + ((p,) if p else ())))
                     except _Unsupported as e:
-                        self.unsupported("oneOf", ptr + "/oneOf", e.reason or
-                                         f"{e.keyword!r} at {e.pointer} has no expressible complement")
+                        self.unsupported("oneOf", ptr + "/oneOf", "branches not proven disjoint, "
+                                         f"and the complement of {e.keyword!r} at {e.pointer} is "
+                                         f"not expressible{': ' + e.reason if e.reason else ''}")
                 if "not" in s:
                     try:
-                        add_choice([[c] for c in self.complement(s["not"], ptr + "/not")])
+                        parts = self.complement(s["not"], ptr + "/not")
+                        context = tuple(plain) + ((p,) if p else ())
+                        add_choice([[c] for c in parts if not self.cheaply_disjoint(c, context)])
                     except _Unsupported as e:
                         self.unsupported("not", ptr + "/not", f"its complement is not expressible "
                                          f"({e.keyword!r} at {e.pointer}{': ' + e.reason if e.reason else ''})")
@@ -542,13 +689,16 @@ class _Compiler:
                     except _Unsupported as e:
                         self.unsupported("if", ptr + "/if", f"its complement is not expressible "
                                          f"({e.keyword!r} at {e.pointer})")
+                # "lacks the key" (non-objects included) or "an object with the key", disjoint
                 for name, sub in (s.get("dependentSchemas") or {}).items():
                     lacks = self.synth({"properties": {name: False}}, ptr + "/dependentSchemas")
-                    has = self.synth({"required": [name]}, ptr + "/dependentSchemas")
+                    has = self.synth({"type": "object", "required": [name]},
+                                     ptr + "/dependentSchemas")
                     add_choice([[lacks], [has, sub]])
                 for name, needed in (s.get("dependentRequired") or {}).items():
                     lacks = self.synth({"properties": {name: False}}, ptr + "/dependentRequired")
-                    has = self.synth({"required": [name, *needed]}, ptr + "/dependentRequired")
+                    has = self.synth({"type": "object", "required": [name, *needed]},
+                                     ptr + "/dependentRequired")
                     add_choice([[lacks], [has]])
                 for kw in ("unevaluatedProperties", "unevaluatedItems"):
                     if kw in s:
@@ -559,12 +709,7 @@ class _Compiler:
                             continue
                         if extra is not None:
                             new_items.append(extra)
-                p = {k: v for k, v in s.items() if k in _PLAIN}
                 if p:
-                    if len(p) != len(s):
-                        p = self.synth(p, ptr, self._base.get(id(s)))
-                    else:
-                        p = s
                     plain = plain + [p]
                 if not choices:  # an empty disjunction (e.g. not {}): this branch is false
                     break
@@ -583,91 +728,304 @@ class _Compiler:
         return out
 
     def negation(self, s, ptr):
-        """A synthesized schema {"not": s} (flattened lazily through _complement)."""
-        return self.synth({"not": s}, ptr)
+        """The synthesized schema {"not": s} (flattened lazily through complement), one
+        per schema object, so that nodes built from it are shared (and recursion closes)."""
+        memo = self.__dict__.setdefault("_negations", {})
+        if id(s) not in memo:
+            memo[id(s)] = self.synth({"not": s}, ptr)
+        return memo[id(s)]
 
-    def one_of(self, s) -> list[list]:
-        """oneOf as a disjunction: branch i = B_i and not B_j (j != i); the negations are
-        dropped where B_i and B_j are provably disjoint."""
+    def one_of(self, s, context: tuple = ()) -> list[list]:
+        """oneOf as a disjunction of branches "B_i and no other B_j", simplified exactly
+        within ``context`` (plain schemas that hold wherever this oneOf does). Where the
+        branches give an optional property k pairwise disjoint finite values, objects with
+        k (where the branches are disjoint) and values without k are treated apart."""
         subs = s["oneOf"]
         ptr = self.pointer(s) + "/oneOf"
+        key = self.discriminator(subs)
+        if key is None:
+            return self.exactly_one(subs, ptr, context)
+        has = self.synth({"type": "object", "required": [key]}, ptr)
+        lacks = self.synth({"properties": {key: False}}, ptr)
+        return ([[has] + alt for alt in self.exactly_one(subs, ptr, context + (has,))]
+                + [[lacks] + alt for alt in self.exactly_one(subs, ptr, context + (lacks,))])
+
+    def exactly_one(self, subs, ptr: str, context: tuple) -> list[list]:
+        """Branch i = B_i and not B_j (j != i), where "not B_j" is simplified:
+
+        - B_i and B_j proven disjoint: dropped (B_i implies it);
+        - B_j accepts every value of the types T (``total_types``) and is proven disjoint
+          from B_i among the other types: "not of a type in T" (no complement of B_j);
+        - else the complement of B_j (SchemaError if inexpressible), without its parts
+          proven disjoint from B_i; none left: branch i is empty.
+        """
+        done: dict = {}
+
+        def without(i, j):
+            """What stands for "not B_j" beside B_i: None (nothing), False, or a schema."""
+            pair = (min(i, j), max(i, j))
+            if pair not in done:
+                done[pair] = self.disjoint(subs[i], subs[j], context)
+            if done[pair]:
+                return None
+            total = self.total_types(subs[j])
+            if total:
+                others = self.synth({"type": _type_names(_ALL_TYPES - total)}, f"{ptr}/{j}")
+                if not _type_names(_ALL_TYPES - total):
+                    return False
+                if self.disjoint(subs[i], subs[j], context + (others,)):
+                    return others
+            parts = self.complement(subs[j], f"{ptr}/{j}")  # errors now, naming oneOf
+            keep = [c for c in parts if not self.disjoint(subs[i], c, context)]
+            if not keep:
+                return False
+            if len(keep) == len(parts):
+                return self.negation(subs[j], f"{ptr}/{j}")
+            return self.any_of(keep, f"{ptr}/{j}")
+
         alts = []
         for i, b in enumerate(subs):
-            alt = [b]
-            for j, c in enumerate(subs):
-                if i != j and not self.disjoint(b, c):
-                    alt.append(self.negation(c, f"{ptr}/{j}"))
-                    # make sure the complement exists now (errors name oneOf)
-                    self.complement(c, f"{ptr}/{j}")
-            alts.append(alt)
+            alt = [b] + [without(i, j) for j in range(len(subs)) if j != i]
+            if not any(x is False for x in alt):
+                alts.append([x for x in alt if x is not None])
         return alts
 
-    # -- disjointness (cheap, sound) -----------------------------------------
+    def any_of(self, schemas: list, ptr: str) -> dict:
+        """The synthesized schema {"anyOf": schemas}, one per list of schema objects (so
+        that nodes built from it are shared)."""
+        memo = self.__dict__.setdefault("_any_ofs", {})
+        key = tuple(id(x) for x in schemas)
+        if key not in memo:
+            memo[key] = self.synth({"anyOf": list(schemas)}, ptr)
+        return memo[key]
 
-    def summary(self, s, depth=0):
-        """(type set, finite values or None, {required property: finite values}) of s,
-        over-approximated (sound for disjointness)."""
-        if s is True or depth > 20:
-            return _ALL_TYPES, None, {}
-        if s is False:
-            return frozenset(), [], {}
-        types, values, props = set(_ALL_TYPES), None, {}
-        todo = [s]
-        seen = set()
-        while todo:
-            d = todo.pop()
-            if d is True or id(d) in seen:
+    def discriminator(self, subs) -> Optional[str]:
+        """A property, named by every branch and optional in some, with which the
+        branches are cheaply proven pairwise disjoint (a constant per branch, or an object
+        whose required keys tell them apart), or None (also when the branches are
+        disjoint without it)."""
+        facts = [self.facts(sub) for sub in subs]
+        if len(subs) < 2 or any(not f.types for f in facts):
+            return None
+        pairs = list(itertools.combinations(subs, 2))
+        if all(self.cheaply_disjoint(a, (b,)) for a, b in pairs):
+            return None
+        names = set.intersection(*({name for name, _ in f.props} for f in facts))
+        for name in sorted(names):
+            if all(name in f.required for f in facts):
                 continue
-            if d is False:
-                return frozenset(), [], {}
-            seen.add(id(d))
-            if "type" in d:
-                t = d["type"]
-                ts = set()
-                for x in ([t] if isinstance(t, str) else t):
-                    ts |= _TYPE_SETS.get(x, set())
-                types &= ts
-            for kw in ("enum", "const"):
-                if kw in d:
-                    vals = [d["const"]] if kw == "const" else list(d["enum"])
-                    values = vals if values is None else [v for v in values
-                                                          if any(_json_equal(v, u) for u in vals)]
-            if "$ref" in d:
-                try:
-                    todo.append(self.resolve(d["$ref"], d, "$ref"))
-                except _Unsupported:
-                    pass
-            for sub in d.get("allOf", []):
-                todo.append(sub)
-            req = d.get("required", [])
-            for name, sub in (d.get("properties") or {}).items():
-                if name in req:
-                    _, vals, _ = self.summary(sub, depth + 1)
-                    if vals is not None:
-                        props[name] = vals
-        if values is not None:
-            types &= {_json_type(v) for v in values}
-        return frozenset(types), values, props
+            has = self.synth({"type": "object", "required": [name]}, "#")
+            if all(self.cheaply_disjoint(a, (b, has)) for a, b in pairs):
+                return name
+        return None
 
-    def disjoint(self, a, b) -> bool:
-        ta, va, pa = self.summary(a)
-        tb, vb, pb = self.summary(b)
-        if not (ta & tb):
+    def total_types(self, s, depth: int = 0) -> frozenset:
+        """Types whose every value satisfies ``s`` (an under-approximation: a type left
+        out may still be total)."""
+        if s is True:
+            return _ALL_TYPES
+        if not isinstance(s, dict) or depth > MAX_FACTS_DEPTH:
+            return frozenset()
+        memo = self.__dict__.setdefault("_total", {})
+        if id(s) in memo:
+            return memo[id(s)] if memo[id(s)] is not None else frozenset()
+        memo[id(s)] = None
+        total = set(_ALL_TYPES)
+        for kw, v in s.items():
+            if kw in _KEYWORD_TYPES:
+                total -= _KEYWORD_TYPES[kw]
+            elif kw == "type":
+                total &= _plain_facts({"type": v}).types
+            elif kw in ("enum", "const", "x-exclude", "$dynamicRef", "if"):
+                total = set()
+            elif kw == "$ref":
+                try:
+                    total &= self.total_types(self.resolve(v, s, kw), depth + 1)
+                except _Unsupported:
+                    total = set()
+            elif kw == "allOf":
+                for sub in v:
+                    total &= self.total_types(sub, depth + 1)
+            elif kw == "anyOf":
+                total &= set().union(*(self.total_types(sub, depth + 1) for sub in v))
+            elif kw == "oneOf":
+                total &= self.one_of_total(v, depth)
+            elif kw == "not":
+                total -= self.facts(v, depth + 1).types
+        memo[id(s)] = frozenset(total)
+        return memo[id(s)]
+
+    def one_of_total(self, subs, depth: int) -> set:
+        """Types on which a oneOf is total: one branch is, the others admit no value."""
+        out = set()
+        totals = [self.total_types(sub, depth + 1) for sub in subs]
+        kinds = [self.facts(sub, depth + 1).types for sub in subs]
+        for t in _ALL_TYPES:
+            hits = [i for i, tt in enumerate(totals) if t in tt]
+            if len(hits) == 1 and not any(t in k for i, k in enumerate(kinds) if i != hits[0]):
+                out.add(t)
+        return out
+
+    # -- disjointness (sound: True only when proven) ---------------------------
+
+    def facts(self, s, depth: int = 0) -> "_Facts":
+        """An over-approximation of the values of schema ``s`` (see ``_Facts``)."""
+        if s is True or depth > MAX_FACTS_DEPTH or not isinstance(s, (dict, bool)):
+            return _TOP
+        if s is False:
+            return _BOTTOM
+        memo = self.__dict__.setdefault("_facts", {})
+        key = id(s)
+        if key in memo:
+            return memo[key] if memo[key] is not None else _TOP  # a cycle: no knowledge
+        memo[key] = None
+        f = _plain_facts(s)
+        refs = [s[kw] for kw in ("$ref",) if isinstance(s.get(kw), str)]
+        for ref in refs:
+            try:
+                f = f.meet(self.facts(self.resolve(ref, s, "$ref"), depth + 1))
+            except _Unsupported:
+                pass
+        for sub in s.get("allOf", []) if isinstance(s.get("allOf"), list) else []:
+            f = f.meet(self.facts(sub, depth + 1))
+        for kw in ("anyOf", "oneOf"):
+            if isinstance(s.get(kw), list):
+                branches = [self.facts(sub, depth + 1) for sub in s[kw]]
+                f = f.meet(functools.reduce(_Facts.join, branches, _BOTTOM))
+        memo[key] = f
+        return f
+
+    def facts_empty(self, f: "_Facts", depth: int = 0) -> bool:
+        """Whether the facts prove that no JSON value has them."""
+        if not f.types:
             return True
-        if va is not None and vb is not None and not any(_json_equal(x, y) for x in va for y in vb):
+        if f.values is not None and not any(_json_type(v) in f.types for v in f.values):
             return True
-        if (ta | tb) <= {"object"} or ({"object"} == ta & tb and va is None and vb is None):
-            for name in set(pa) & set(pb):
-                if not any(_json_equal(x, y) for x in pa[name] for y in pb[name]):
-                    # both require `name` with disjoint values: disjoint among objects
-                    if ta & tb == {"object"}:
-                        return True
+        if not f.types <= {"object"} or f.values is not None:
+            return False
+        if f.max_props is not None and (len(f.required) > f.max_props or f.min_props > f.max_props):
+            return True
+        for name in f.required:
+            if any(self.closed_to(name, names, patterns) for names, patterns in f.closed):
+                return True
+            subs = [sub for n, sub in f.props if n == name]
+            if not subs or depth >= MAX_FACTS_DEPTH:
+                continue
+            inner = functools.reduce(_Facts.meet, (self.facts(x, depth + 1) for x in subs), _TOP)
+            if self.facts_empty(inner, depth + 1):
+                return True
         return False
+
+    def closed_to(self, name: str, names: frozenset, patterns: tuple) -> bool:
+        """Whether ``additionalProperties: false`` beside these properties and patterns
+        forbids the key ``name`` (a pattern that cannot be compiled may match it)."""
+        if name in names:
+            return False
+        for pattern in patterns:
+            try:
+                if self.key_matches(name, pattern, "#"):
+                    return False
+            except (_Unsupported, GrammarError):
+                return False
+        return True
+
+    def disjoint(self, a, b, context: tuple = ()) -> bool:
+        """Whether no JSON value satisfies a, b and every schema of ``context`` (proven:
+        False means "not proven"): cheaply, else by compiling the conjunction."""
+        return self.cheaply_disjoint(a, (b, *context)) or self.provably_empty((*context, a, b))
+
+    def cheaply_disjoint(self, a, context: tuple) -> bool:
+        """Whether no JSON value satisfies a and every schema of ``context``, proven from
+        their facts and by validating their constants (no compiling)."""
+        schemas = (a, *context)
+        for own in schemas:
+            values = self.facts(own).values
+            if values is not None and len(values) <= MAX_CHECKED_VALUES and not any(
+                    all(self.valid(v, x) for x in schemas) for v in values):
+                return True
+        return self.facts_empty(functools.reduce(_Facts.meet, map(self.facts, schemas), _TOP))
+
+    def provably_empty(self, conj: tuple) -> bool:
+        """Whether the conjunction ``conj`` is proven to match no JSON value: its node is
+        compiled (exactly, or not at all) and found unproductive. Nodes still being built
+        (recursion) count as productive, so True is a proof. A conjunction that cannot be
+        compiled proves nothing, and leaves no trace. Checks share a budget of
+        MAX_CHECK_NODES nodes per schema (nested oneOfs could otherwise multiply them);
+        past it nothing more is proven this way."""
+        if self._check_budget <= 0:
+            return False
+        saved = (len(self._nodes), len(self._term_by_key), len(self.notes))
+        self._checking += 1
+        try:
+            name = self.node(conj, self._depth)
+        except (GrammarError, _Unsupported, _CheckAbort, RecursionError):
+            self._rollback(*saved)
+            return False
+        finally:
+            self._checking -= 1
+            self._check_budget -= len(self._nodes) - saved[0] + 1
+        return not self.productive(name)
+
+    def _rollback(self, n_nodes: int, n_terms: int, n_notes: int) -> None:
+        """Forget the nodes and memoised terminals/constants made by a failed check (some
+        have no rules yet, and would otherwise read as empty)."""
+        while len(self._nodes) > n_nodes:
+            key, name = self._nodes.popitem()
+            self._in_progress.discard(key)
+            self.rules.pop(name, None)
+            self.origins.pop(name, None)
+        while len(self._term_by_key) > n_terms:
+            self._term_by_key.popitem()
+        del self.notes[n_notes:]
+
+    def productive(self, name: str) -> bool:
+        """Whether nonterminal ``name`` derives some string, counting nonterminals whose
+        rules are not written yet (nodes in progress) as productive. Results that need no
+        such assumption are cached."""
+        known = self._productive
+        if name in known or name in self.terminals:
+            return True
+        reach, order = {name}, [name]
+        for lhs in order:
+            for alt in self.rules.get(lhs, ()):
+                for sym in alt:
+                    if sym not in reach and sym not in known and sym not in self.terminals:
+                        reach.add(sym)
+                        order.append(sym)
+        assumed = {x for x in order if x not in self.rules}
+        found = set(assumed)
+        pending = [x for x in order if x in self.rules]
+        changed = True
+        while changed:
+            changed = False
+            rest = []
+            for x in pending:
+                if any(all(sym in found or sym in known or sym in self.terminals for sym in alt)
+                       for alt in self.rules[x]):
+                    found.add(x)
+                    changed = True
+                else:
+                    rest.append(x)
+            pending = rest
+        if not assumed:
+            known.update(found)
+        return name in found
 
     # -- complement (De Morgan, keyword by keyword) ---------------------------
 
     def complement(self, s, ptr: str, depth: int = 0) -> list:
-        """Schemas whose union is the complement of s; raises _Unsupported."""
+        """Schemas whose union is the complement of s; raises _Unsupported. Memoised per
+        schema object: the same synthesized schemas every time (shared nodes)."""
+        memo = self.__dict__.setdefault("_complements", {})
+        if isinstance(s, dict) and id(s) in memo:
+            return memo[id(s)]
+        out = self._complement(s, ptr, depth)
+        if isinstance(s, dict):
+            memo[id(s)] = out
+        return out
+
+    def _complement(self, s, ptr: str, depth: int) -> list:
+        """complement's work, keyword by keyword (De Morgan)."""
         if depth > MAX_COMPLEMENT_DEPTH:
             raise _Unsupported("not", ptr, "complement nests too deeply (recursive schema)")
         if s is True:
@@ -688,14 +1046,7 @@ class _Compiler:
                 ts = set()
                 for x in ([v] if isinstance(v, str) else v):
                     ts |= _TYPE_SETS.get(x, set())
-                rest = _ALL_TYPES - ts
-                names = [t for t in ("null", "boolean", "object", "array", "string") if t in rest]
-                if {"integer", "nonint"} <= rest:
-                    names.append("number")
-                elif "integer" in rest:
-                    names.append("integer")
-                elif "nonint" in rest:
-                    names.append("x-nonint")
+                names = _type_names(_ALL_TYPES - ts)
                 if names:
                     syn({"type": names})
             elif kw in ("enum", "const"):
@@ -791,9 +1142,30 @@ class _Compiler:
             elif kw in ("uniqueItems",):
                 if v:
                     raise _Unsupported(kw, kp, "complement of uniqueItems")
-            elif kw in ("additionalProperties", "patternProperties", "propertyNames",
+            elif kw == "additionalProperties":
+                # some key that is neither named nor matched by a pattern, whose value
+                # violates the schema
+                if v is True or v == {}:
+                    continue
+                if v is not False:
+                    self.complement(v, kp, depth + 1)  # errors now, naming its keyword
+                syn({"type": "object", "x-some-key": [{
+                    "names": list(s.get("properties") or {}),
+                    "patterns": list(s.get("patternProperties") or {}),
+                    "match": None, "schema": v, "pointer": kp}]})
+            elif kw == "patternProperties":
+                # some key matching a pattern, whose value violates the pattern's schema
+                for pattern, sub in v.items():
+                    if sub is True or sub == {}:
+                        continue
+                    if sub is not False:
+                        self.complement(sub, f"{kp}/{_escape_pointer(pattern)}", depth + 1)
+                    syn({"type": "object", "x-some-key": [{
+                        "names": [], "patterns": [], "match": pattern, "schema": sub,
+                        "pointer": f"{kp}/{_escape_pointer(pattern)}"}]})
+            elif kw in ("propertyNames",
                         "unevaluatedProperties", "unevaluatedItems", "x-not-string",
-                        "x-not-number", "x-some-item"):
+                        "x-not-number", "x-some-item", "x-some-key"):
                 if v is True or v == {}:
                     continue
                 raise _Unsupported(kw, kp, "its complement is not expressible")
@@ -950,6 +1322,7 @@ class _Compiler:
                 m.max_props = d["maxProperties"] if m.max_props is None else min(m.max_props, d["maxProperties"])
             if "propertyNames" in d:
                 m.property_names.append(d["propertyNames"])
+            m.some_keys.extend(d.get("x-some-key", []))
         m.types = frozenset(types)
         return m
 
@@ -989,11 +1362,15 @@ class _Compiler:
         self._in_progress.add(key)
         alts: list = []
         reason = None
-        for branch in self.branches(conj):
-            m = self.merge(branch, pointer)
-            balts, why = self.branch_alternatives(m, conj, depth)
-            alts.extend(balts)
-            reason = reason or why
+        outer, self._depth = self._depth, depth
+        try:
+            for branch in self.branches(conj):
+                m = self.merge(branch, pointer)
+                balts, why = self.branch_alternatives(m, conj, depth)
+                alts.extend(balts)
+                reason = reason or why
+        finally:
+            self._depth = outer
         self._in_progress.discard(key)
         uniq = list(dict.fromkeys(alts))
         self.rules[name] = uniq
@@ -1023,8 +1400,10 @@ class _Compiler:
             else:
                 reason = (self._first_kw(m, _NUMBER_KEYS + ("type",)))
         if "string" in m.types:
-            dfa = self.string_dfa(m)
-            term = self.dfa_terminal(dfa) if dfa is not None else None
+            term = self.long_string(m)
+            if term is None:
+                dfa = self.string_dfa(m)
+                term = self.dfa_terminal(dfa, ("dfa", id(dfa))) if dfa is not None else None
             if term is not None:
                 alts.append((term,))
             else:
@@ -1085,41 +1464,106 @@ class _Compiler:
         return self.dfa_terminal(dfa, ("num",) + tuple(sorted((k, repr(v)) for k, v in kwargs.items()))
                                  + (integer, repr(m.not_number), repr(m.exclude), "integer" in m.types))
 
+    def long_string(self, m: _Merged) -> Optional[str]:
+        """A nonterminal for the strings of a branch limited only by a long length range
+        (a bound over LONG_STRING characters), else None.
+
+        One DFA would need about 20 states per character of the bound (32767 -> 650,000
+        states). Instead the inside of the string is cut into blocks of K = STRING_BLOCK
+        characters and a tail: a string of n = a*K + b characters (0 <= b < K) is, after
+        ``a`` blocks, ``Z_a -> BLOCK Z_a+1 | TAIL_a``, where TAIL_a has the b characters that
+        keep n in range and the closing quote (the first piece has the opening one). A
+        tail is shorter than a block, so the split is unambiguous; every spelling of every
+        character is allowed, as in the one-DFA string. The pieces' states are shared by
+        all blocks, so masks computed inside one block serve every other.
+        """
+        lo, hi = m.min_length, m.max_length
+        if max(lo, hi or 0) <= LONG_STRING or (hi is not None and hi < lo):
+            return None
+        if (m.not_string or any(isinstance(v, str) for v in m.exclude)
+                or any(f in STANDARD_FORMATS for f, _ in m.formats) or self.string_patterns(m)):
+            return None
+        k = STRING_BLOCK
+        last = (hi if hi is not None else lo) // k
+        if last > MAX_COUNTER_STATES:
+            kw = "maxLength" if hi is not None else "minLength"
+            self.unsupported(kw, m.pointers.get(kw, m.pointer),
+                             f"more than {MAX_COUNTER_STATES * k:,} characters counted")
+            return self.dfa_terminal(self.string_any(), ("str-any",))  # lenient: no bound
+        key = ("long-str", lo, hi)
+        if key in self._term_by_key:
+            return self._term_by_key[key]
+
+        def chars(a, b, first, end):
+            """Characters a..b, with the opening quote if first, the closing one if end."""
+            key = ("chars", a, b, first, end)
+            return self._term_by_key.get(key) or self.dfa_terminal(
+                json_chars_dfa(a, b, open_quote=first, close_quote=end), key)
+
+        names = [self._name("L") for _ in range(last + 1)]
+        for a, name in enumerate(names):
+            if hi is None:
+                self.rules[name] = ([(chars(k, k, a == 0, False), names[a + 1])] if a < last
+                                    else [(chars(lo - a * k, None, a == 0, True),)])
+                continue
+            alts = [(chars(k, k, a == 0, False), names[a + 1])] if (a + 1) * k <= hi else []
+            t_lo, t_hi = max(0, lo - a * k), min(k - 1, hi - a * k)
+            if t_lo <= t_hi:
+                alts.append((chars(t_lo, t_hi, a == 0, True),))
+            self.rules[name] = alts
+        self._term_by_key[key] = names[0]
+        return names[0]
+
     def string_dfa(self, m: _Merged) -> Optional[ByteDFA]:
-        """The string tokens of a merged branch (None if empty)."""
+        """The string tokens of a merged branch (None if empty), memoised by the branch's
+        string constraints (same constraints, same DFA object: one terminal)."""
         max_length = m.max_length
         if max_length is not None and max_length < m.min_length:
             return None
-        dfa = None
-        parts = [dict(min_length=m.min_length, max_length=max_length)]
-        for pattern, ptr in m.patterns:
-            parts.append(dict(pattern=pattern, _ptr=ptr, _kw="pattern"))
-        for fmt, ptr in m.formats:
-            if fmt in STANDARD_FORMATS:  # unknown formats are annotations (2020-12, 7.2.3)
-                parts.append(dict(format=fmt, _ptr=ptr, _kw="format"))
-        for kwargs in parts:
-            ptr = kwargs.pop("_ptr", m.pointer)
-            kw = kwargs.pop("_kw", "minLength")
-            try:
-                part = self._cached(("str",) + tuple(sorted(kwargs.items())),
-                                    lambda kwargs=kwargs: json_string_dfa(**kwargs))
-            except FormatUnsupported as e:
-                self.unsupported("format", ptr, f"format {kwargs.get('format')!r} is not "
-                                 f"supported ({e})")
-                continue
-            except SchemaError:
+        patterns = self.string_patterns(m)
+        formats = tuple(dict.fromkeys(f for f, ptr in m.formats if f in STANDARD_FORMATS
+                                      and self.check_string_part("format", f, ptr)))
+        strings = tuple(v for v in m.exclude if isinstance(v, str))
+        key = ("str-branch", m.min_length, max_length, patterns, formats,
+               json.dumps(m.not_string, sort_keys=True), strings)
+        return self._cached(key, lambda: self._string_dfa(m, patterns, formats, strings))
+
+    def string_patterns(self, m: _Merged) -> tuple:
+        """The branch's patterns that constrain something (a pattern every string matches,
+        such as an unanchored ``([0-9]+)?``, is dropped: it imposes nothing, nor the
+        minimal escape style)."""
+        return tuple(dict.fromkeys(p for p, ptr in m.patterns
+                                   if self.check_string_part("pattern", p, ptr)
+                                   and not pattern_is_vacuous(p)))
+
+    def check_string_part(self, keyword: str, value: str, ptr: str) -> bool:
+        """Whether a pattern (or standard format) compiles; if not, SchemaError naming it
+        (under lenient=True: noted, and False: the keyword is ignored)."""
+        try:
+            if keyword == "pattern":
+                pattern_content_dfa(value)
+            else:
+                format_dfa(value)
+            return True
+        except FormatUnsupported as e:
+            self.unsupported("format", ptr, f"format {value!r} is not supported ({e})")
+        except SchemaError:
+            raise
+        except Exception as e:  # a pattern the regex engine rejects
+            if keyword != "pattern":
                 raise
-            except Exception as e:  # a pattern the regex engine rejects
-                if kw == "pattern":
-                    self.unsupported("pattern", ptr, str(e))
-                    continue
-                raise
-            dfa = part if dfa is None else intersect(dfa, part)
-            if dfa.is_empty:
-                return None
-        if dfa is None:
-            dfa = self.string_any()
-        strings = [v for v in m.exclude if isinstance(v, str)]
+            self.unsupported("pattern", ptr, str(e))
+        return False
+
+    def _string_dfa(self, m: _Merged, patterns, formats, strings) -> Optional[ByteDFA]:
+        """string_dfa's work: lengths, patterns and formats intersected (on the decoded
+        content, then escaped), then the complements taken."""
+        dfa = self._cached(("str-all", m.min_length, m.max_length, patterns, formats),
+                           lambda: json_string_dfa(min_length=m.min_length,
+                                                   max_length=m.max_length,
+                                                   patterns=patterns, formats=formats))
+        if dfa.is_empty:
+            return None
         if m.not_string or strings:
             # complements are taken in the minimal escape style (one spelling per value)
             dfa = intersect(dfa, self.string_minimal())
@@ -1210,20 +1654,19 @@ class _Compiler:
         if max_items is not None and max_items < min_items:
             return []
         contains = [c for c in m.contains if not (c[1] == 0 and c[2] is None)]
-        if len(contains) > 1:
-            self.unsupported("contains", contains[1][3] + "/contains",
-                             "several contains constraints on one array")
-            contains = contains[:1]
+        if len(contains) > MAX_CONTAINS:
+            self.unsupported("contains", contains[MAX_CONTAINS][3] + "/contains",
+                             f"more than {MAX_CONTAINS} contains constraints on one array")
+            contains = contains[:MAX_CONTAINS]
         if m.unique and not (max_items is not None and max_items <= 1):
             if prefix_len or contains:
                 self.unsupported("uniqueItems", m.unique, "uniqueItems with prefixItems or contains")
             else:
                 return self.unique_array(m, conj_at(0), min_items, max_items, depth)
-        if contains:
-            c_schema, min_c, max_c, cptr = contains[0]
-            if max_c is not None and max_c < min_c:
-                return []
-            cap_c = max_c + 0 if max_c is not None else min_c
+        if any(hi is not None and hi < lo for _, lo, hi, _ in contains):
+            return []
+        contains = [c for c in contains if self.contains_complement(c)]
+        caps = tuple(hi if hi is not None else lo for _, lo, hi, _ in contains)
         cap_i = max(prefix_len, min_items) if max_items is None else max_items
         if cap_i > MAX_COUNTER_STATES:
             self.unsupported("maxItems" if max_items is not None else "minItems", m.pointer,
@@ -1232,25 +1675,17 @@ class _Compiler:
         item_cache: dict = {}
 
         def items_at(i):
-            """[(nonterminal, counts)] for position i."""
+            """[(nonterminal, per-contains increments)] for position i: one per choice of
+            the contains schemas the item matches (and the complements of the others)."""
             j = min(i, prefix_len)
-            if j in item_cache:
-                return item_cache[j]
-            base = conj_at(j)
-            if not contains:
-                r = [(self.node(base, depth + 1), 0)]
-            else:
-                neg = self.negation(c_schema, cptr + "/contains")
-                try:
-                    self.complement(c_schema, cptr + "/contains")
-                    r = [(self.node(base + (c_schema,), depth + 1), 1),
-                         (self.node(base + (neg,), depth + 1), 0)]
-                except _Unsupported as e:
-                    self.unsupported("contains", cptr + "/contains",
-                                     f"items that do not match need the complement ({e.reason})")
-                    r = [(self.node(base, depth + 1), 0)]
-            item_cache[j] = r
-            return r
+            if j not in item_cache:
+                base = conj_at(j)
+                item_cache[j] = [
+                    (self.node(base + tuple(c[0] if hit else self.negation(c[0], c[3] + "/contains")
+                                            for c, hit in zip(contains, hits)), depth + 1),
+                     tuple(int(hit) for hit in hits))
+                    for hits in itertools.product((True, False), repeat=len(contains))]
+            return item_cache[j]
 
         states: dict = {}
         todo = []
@@ -1264,26 +1699,37 @@ class _Compiler:
                     raise SchemaError("maxItems", m.pointer, "array automaton too large")
             return states[key]
 
-        start = state(0, 0, True)
+        start = state(0, (0,) * len(contains), True)
         while todo:
             i, c, first = todo.pop()
             name = states[(i, c, first)]
             alts = []
             if max_items is None or i < max_items:
                 sep = self.punct("[" if first else ",", depth)
-                for sym, counts in items_at(i):
-                    c2 = c + counts
-                    if contains:
-                        if max_c is not None and c2 > max_c:
-                            continue
-                        c2 = min(c2, cap_c)
+                for sym, incs in items_at(i):
+                    counts = [x + d for x, d in zip(c, incs)]
+                    if any(hi is not None and n > hi for n, (_, _, hi, _) in zip(counts, contains)):
+                        continue
+                    c2 = tuple(min(n, cap) for n, cap in zip(counts, caps))
                     i2 = i + 1 if max_items is not None else min(i + 1, cap_i)
                     alts.append((sep, sym, state(i2, c2, False)))
-            ok_count = not contains or (c >= min_c)
-            if i >= min_items and ok_count:
+            if i >= min_items and all(n >= lo for n, (_, lo, _, _) in zip(c, contains)):
                 alts.append((self.punct("[]" if first else "]", depth),))
             self.rules[name] = alts
         return [(start,)]
+
+    def contains_complement(self, contains) -> bool:
+        """Whether the complement of a contains schema (items that do not match) is
+        expressible; if not, SchemaError (under lenient=True: noted, and the contains
+        constraint is dropped)."""
+        schema, _, _, ptr = contains
+        try:
+            self.complement(schema, ptr + "/contains")
+            return True
+        except _Unsupported as e:
+            self.unsupported("contains", ptr + "/contains",
+                             f"items that do not match need the complement ({e.reason})")
+            return False
 
     def finite_values(self, conj) -> Optional[list]:
         """The JSON values of ``conj`` if it is a small finite set, else None."""
@@ -1355,19 +1801,24 @@ class _Compiler:
         return self.pattern_dfa(pattern, ptr).matches(json.dumps(key, ensure_ascii=False).encode())
 
     def object_alternatives(self, m: _Merged, depth: int) -> list:
-        # Named keys: properties, required, and keys that dependencies name.
+        """The object alternatives of a merged branch: named members in order (or any
+        order), then other keys by classes of matching patterns; ``x-some-key`` witnesses
+        (complements of ``additionalProperties``) are tracked as flags."""
+        # Named keys: properties, required, and keys a witness must not be.
         named: list[str] = []
         for props, _, _, _ in m.prop_specs:
-            for k in props:
-                if k not in named:
-                    named.append(k)
-        for k in m.required:
-            if k not in named:
-                named.append(k)
+            named.extend(props)
+        named.extend(m.required)
+        for entry in m.some_keys:
+            named.extend(entry["names"])
+        named = list(dict.fromkeys(named))
         patterns: dict[str, str] = {}
         for _, pats, _, ptr in m.prop_specs:
             for p in pats:
                 patterns.setdefault(p, f"{ptr}/patternProperties/{_escape_pointer(p)}")
+        for entry in m.some_keys:
+            for p in entry["patterns"] + ([entry["match"]] if entry["match"] is not None else []):
+                patterns.setdefault(p, entry["pointer"])
         if len(patterns) > MAX_PATTERNS:
             self.unsupported("patternProperties", next(iter(patterns.values())),
                              f"more than {MAX_PATTERNS} distinct patterns on one object")
@@ -1388,8 +1839,22 @@ class _Compiler:
                     c.append(additional)
             return tuple(c)
 
-        # Named members: (key, value nonterminal) or None when the key cannot appear.
-        members: dict[str, Optional[tuple]] = {}
+        def values(key: Optional[str], matched: frozenset, conj: tuple) -> list:
+            """[(value nonterminal, witness flags)] of a member with this key."""
+            options = [((), 0)]
+            for e, entry in enumerate(m.some_keys):
+                if (key in entry["names"] or matched & set(entry["patterns"])
+                        or entry["match"] is not None and entry["match"] not in matched):
+                    continue  # not a key the witness is about
+                sub = entry["schema"]
+                bad = () if sub is False else (self.negation(sub, entry["pointer"]),)
+                options = [(extra + more, bits | flag) for extra, bits in options
+                           for more, flag in ([] if sub is False else [((sub,), 0)])
+                           + [(bad, 1 << e)]]
+            return [(self.node(conj + extra, depth + 1), bits) for extra, bits in options]
+
+        # Named members: [(key, value nonterminal, flags)], or None when the key cannot appear.
+        members: dict[str, Optional[list]] = {}
         for k in named:
             try:
                 matched = frozenset(p for p, ptr in patterns.items() if self.key_matches(k, p, ptr))
@@ -1401,16 +1866,15 @@ class _Compiler:
                 members[k] = None
                 continue
             key_term = self.dfa_terminal(self.string_literal_dfa(k), ("str-lit", k))
-            members[k] = (key_term, self.node(conj, depth + 1))
+            members[k] = [(key_term, v, bits) for v, bits in values(k, matched, conj)]
         if any(members[k] is None for k in m.required):
             return []
-        # Other keys: one class per set of matching patterns.
-        extra = []
+        # Other keys: one class per set of matching patterns; one rule per witness flags.
+        extra: dict[int, list] = {}
         names_dfa = None
         if m.property_names:
             names_dfa = self.property_names_dfa(m)
         pattern_list = list(patterns)
-        any_additional = any(a is not False for _, _, a, _ in m.prop_specs) or not m.prop_specs
         if names_dfa is None or not names_dfa.is_empty:
             # keys are written in the minimal escape style: one spelling per key, so a
             # named key cannot reappear as an "other" key
@@ -1422,8 +1886,6 @@ class _Compiler:
                 matched = frozenset(p for p, b in zip(pattern_list, bits) if b)
                 conj = value_conj(None, matched)
                 if any(s is False for s in conj):
-                    continue
-                if not matched and not any_additional:
                     continue
                 dfa = base
                 try:
@@ -1437,16 +1899,19 @@ class _Compiler:
                     continue
                 if dfa.is_empty:
                     continue
-                extra.append((self.dfa_terminal(dfa), self.node(conj, depth + 1)))
-        extra_rule = None
-        if extra:
-            extra_rule = self._name("X")
-            colon = self.punct(":", depth)
-            self.rules[extra_rule] = [(k, colon, v) for k, v in extra]
+                key_term = self.dfa_terminal(dfa)
+                for value, flags in values(None, matched, conj):
+                    extra.setdefault(flags, []).append((key_term, value))
+        colon = self.punct(":", depth)
+        extra_rules = []
+        for flags, pairs in extra.items():
+            rule = self._name("X")
+            self.rules[rule] = [(k, colon, v) for k, v in pairs]
+            extra_rules.append((rule, flags))
         present = [k for k in named if members[k] is not None]
         if self.order == "any":
-            return self.object_any_order(m, present, members, extra_rule, depth)
-        return self.object_schema_order(m, present, members, extra_rule, depth)
+            return self.object_any_order(m, present, members, extra_rules, depth)
+        return self.object_schema_order(m, present, members, extra_rules, depth)
 
     def property_names_dfa(self, m: _Merged) -> ByteDFA:
         """The key strings every propertyNames schema allows, as string tokens."""
@@ -1472,18 +1937,20 @@ class _Compiler:
     def _member_alts(self, first, depth):
         return self.punct("{" if first else ",", depth), self.punct(":", depth)
 
-    def object_schema_order(self, m, present, members, extra_rule, depth):
+    def object_schema_order(self, m, present, members, extra_rules, depth):
+        """Named members in order (optional ones skippable), then other keys; states
+        count members (for min/maxProperties) and collect witness flags."""
         n = len(present)
         required = set(m.required)
-        track = m.min_props > 0 or m.max_props is not None
-        cap = (m.max_props if m.max_props is not None else m.min_props) if track else 0
-        if m.max_props is not None and m.max_props < m.min_props:
+        full = (1 << len(m.some_keys)) - 1
+        counter = _PropertyCounter(m)
+        if counter.empty:
             return []
         states: dict = {}
         todo = []
 
-        def state(i, c, first):
-            key = (i, c, first)
+        def state(i, c, first, w):
+            key = (i, c, first, w)
             if key not in states:
                 states[key] = self._name("O")
                 todo.append(key)
@@ -1491,31 +1958,30 @@ class _Compiler:
                     raise SchemaError("maxProperties", m.pointer, "object automaton too large")
             return states[key]
 
-        def bump(c):
-            return min(c + 1, cap) if track else 0
-
-        start = state(0, 0, True)
+        start = state(0, 0, True, 0)
         while todo:
-            i, c, first = todo.pop()
+            i, c, first, w = todo.pop()
             alts = []
             sep, colon = self._member_alts(first, depth)
-            can_add = m.max_props is None or c < m.max_props
             if i < n:
                 k = present[i]
-                key_term, value = members[k]
-                if can_add:
-                    alts.append((sep, key_term, colon, value, state(i + 1, bump(c), False)))
+                if counter.can_add(c):
+                    for key_term, value, bits in members[k]:
+                        alts.append((sep, key_term, colon, value,
+                                     state(i + 1, counter.bump(c), False, w | bits)))
                 if k not in required:
-                    alts.append((state(i + 1, c, first),))
+                    alts.append((state(i + 1, c, first, w),))
             else:
-                if extra_rule is not None and can_add:
-                    alts.append((sep, extra_rule, state(n, bump(c), False)))
-                if not track or c >= m.min_props:
+                if counter.can_add(c):
+                    for rule, bits in extra_rules:
+                        alts.append((sep, rule, state(n, counter.bump(c), False, w | bits)))
+                if counter.done(c) and w == full:
                     alts.append((self.punct("{}" if first else "}", depth),))
-            self.rules[states[(i, c, first)]] = alts
+            self.rules[states[(i, c, first, w)]] = alts
         return [(start,)]
 
-    def object_any_order(self, m, present, members, extra_rule, depth):
+    def object_any_order(self, m, present, members, extra_rules, depth):
+        """Named members in any order, each at most once, other keys anywhere."""
         n = len(present)
         if n > MAX_ANY_ORDER:
             raise SchemaError("properties", m.pointers.get("properties", m.pointer),
@@ -1523,15 +1989,15 @@ class _Compiler:
                               f"properties per object (this one has {n}); use "
                               "property_order='schema'")
         required_mask = sum(1 << i for i, k in enumerate(present) if k in m.required)
-        track = m.min_props > 0 or m.max_props is not None
-        cap = (m.max_props if m.max_props is not None else m.min_props) if track else 0
-        if m.max_props is not None and m.max_props < m.min_props:
+        full = (1 << len(m.some_keys)) - 1
+        counter = _PropertyCounter(m)
+        if counter.empty:
             return []
         states: dict = {}
         todo = []
 
-        def state(used, c, first):
-            key = (used, c, first)
+        def state(used, c, first, w):
+            key = (used, c, first, w)
             if key not in states:
                 states[key] = self._name("Q")
                 todo.append(key)
@@ -1539,24 +2005,22 @@ class _Compiler:
                     raise SchemaError("properties", m.pointer, "object automaton too large")
             return states[key]
 
-        def bump(c):
-            return min(c + 1, cap) if track else 0
-
-        start = state(0, 0, True)
+        start = state(0, 0, True, 0)
         while todo:
-            used, c, first = todo.pop()
+            used, c, first, w = todo.pop()
             alts = []
             sep, colon = self._member_alts(first, depth)
-            if m.max_props is None or c < m.max_props:
+            if counter.can_add(c):
                 for i, k in enumerate(present):
                     if not used >> i & 1:
-                        key_term, value = members[k]
-                        alts.append((sep, key_term, colon, value, state(used | 1 << i, bump(c), False)))
-                if extra_rule is not None:
-                    alts.append((sep, extra_rule, state(used, bump(c), False)))
-            if used & required_mask == required_mask and (not track or c >= m.min_props):
+                        for key_term, value, bits in members[k]:
+                            alts.append((sep, key_term, colon, value,
+                                         state(used | 1 << i, counter.bump(c), False, w | bits)))
+                for rule, bits in extra_rules:
+                    alts.append((sep, rule, state(used, counter.bump(c), False, w | bits)))
+            if used & required_mask == required_mask and counter.done(c) and w == full:
                 alts.append((self.punct("{}" if first else "}", depth),))
-            self.rules[states[(used, c, first)]] = alts
+            self.rules[states[(used, c, first, w)]] = alts
         return [(start,)]
 
     # -- the whole grammar -----------------------------------------------------
@@ -1602,6 +2066,31 @@ class _Compiler:
                         seen.add(s)
                         order.append(s)
         raise SchemaError(None, "#", "the schema matches no JSON value (no finite instance)")
+
+
+def _type_names(types) -> list:
+    """The ``type`` keyword value (with the synthesized "x-nonint") of a set of types."""
+    names = [t for t in ("null", "boolean", "object", "array", "string") if t in types]
+    if {"integer", "nonint"} <= types:
+        names.append("number")
+    elif "integer" in types:
+        names.append("integer")
+    elif "nonint" in types:
+        names.append("x-nonint")
+    return names
+
+
+# The types a keyword constrains (values of other types satisfy it whatever its value).
+_KEYWORD_TYPES = {kw: frozenset(types) for types, kws in (
+    (("object",), ("properties", "patternProperties", "additionalProperties", "required",
+                   "propertyNames", "minProperties", "maxProperties", "dependentRequired",
+                   "dependentSchemas", "unevaluatedProperties", "x-some-key")),
+    (("array",), ("items", "prefixItems", "contains", "minContains", "maxContains", "minItems",
+                  "maxItems", "uniqueItems", "unevaluatedItems", "x-some-item")),
+    (("string",), ("minLength", "maxLength", "pattern", "format", "x-not-string")),
+    (("integer", "nonint"), ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                             "multipleOf", "x-not-number")),
+) for kw in kws}
 
 
 _COUNTS = ("minLength", "maxLength", "minItems", "maxItems", "minContains", "maxContains",

@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 from automata.dfa import (complement_within, concatenate, intersect, is_disjoint, is_subset,
                           minimize, union, accepts_nothing)
 from automata.json_leaves import (FormatUnsupported, NumberUnsupported, format_dfa,
-                                  json_number_dfa, json_string_dfa, _counted, _counted_quoted,
-                                  _unit, _JSON_CHAR)
+                                  json_chars_dfa, json_number_dfa, json_string_dfa,
+                                  pattern_alternatives, pattern_content_dfa, _counted,
+                                  _counted_quoted, _unit, _JSON_CHAR)
 from automata.regex import ast_to_dfa, parse_pattern_search, regex_to_dfa
 from constrain.errors import RegexError
 from tests.strategies import regex_asts, render, strings_around
@@ -386,3 +387,52 @@ def test_number_styles_and_edges():
         json_number_dfa(integer=True, multiple_of=10**7 + 1)
     with pytest.raises(ValueError):
         json_number_dfa(integer=True, multiple_of=0)
+
+
+# ---------------------------------------------------------------------------
+# Pieces of long strings, patterns split at top-level alternatives
+
+
+def test_chars_pieces_count_characters_in_every_spelling():
+    inside = json_chars_dfa(2, 3)
+    for text, ok in ((b"ab", True), (b"abc", True), (b"a", False), (b"abcd", False),
+                     (b"\\u00e9\\n", True), (b'a"', False), (b"\\ud83d\\ude00x", True)):
+        assert inside.matches(text) == ok, text
+    opened = json_chars_dfa(1, 1, open_quote=True)
+    assert opened.matches(b'"a') and not opened.matches(b'a') and not opened.matches(b'"a"')
+    closed = json_chars_dfa(0, 1, close_quote=True)
+    assert closed.matches(b'"') and closed.matches(b'a"') and not closed.matches(b'ab"')
+    both = json_chars_dfa(0, None, open_quote=True, close_quote=True)
+    assert both.matches(b'""') and both.matches(b'"abc"') and not both.matches(b'"a')
+    assert json_chars_dfa(3, 2).is_empty
+
+
+def test_pattern_alternatives_split_and_unwrap():
+    assert pattern_alternatives(r"^$|(^(?:\S+\s+){0,19}\S+$)") == [
+        "^$", r"^(?:\S+\s+){0,19}\S+$"]
+    assert pattern_alternatives("(^$)|(?P<u>^[a-f]{8}$)") == ["^$", "^[a-f]{8}$"]
+    assert pattern_alternatives("(?:x|(^y$))") == ["x", "^y$"]
+    for unsplit in ("(a)(b)", r"a\|b", "(a)+", "[(|]", "(?x)a|b"):
+        assert pattern_alternatives(unsplit) in ([unsplit], ["[(|]"]), unsplit
+    assert pattern_alternatives("[(|]|x") == ["[(|]", "x"]
+
+
+def test_anchors_inside_alternatives_are_exact():
+    pattern = r"^$|(^(?:\S+\s+){0,2}\S+$)"
+    dfa = pattern_content_dfa(pattern)
+    for text in ("", "a", "a b", "a b c", "a b c d", " a", "a ", "a  b"):
+        expected = oracle_re.search(pattern, text) is not None
+        assert dfa.matches(text.encode()) == expected, text
+    with pytest.raises(RegexError, match="anchor"):
+        pattern_content_dfa(r"^(a($|/))*$")  # an anchor inside a repetition stays unsupported
+
+
+def test_unanchored_alternation_of_words_stays_small_and_exact():
+    words = ["Red", "Blue", "Gold", "Black", "Black 2", "X", "Y", "Omega Ruby", "Ultra Sun",
+             "Let's Go Eevee", "LeafGreen", "HeartGold", "Sapphire", "Alpha Sapphire"] * 2
+    pattern = "|".join(dict.fromkeys(words + [w + "!" for w in words]))
+    dfa = pattern_content_dfa(pattern)
+    assert dfa.n_states < 500
+    for text in ("xxRedyy", "Bl", "Ultra", "Ultra Sun", "a Black 2", "lack", "", "HeartGol"):
+        assert dfa.matches(text.encode()) == (oracle_re.search(pattern, text) is not None), text
+

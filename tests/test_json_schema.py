@@ -583,3 +583,189 @@ def test_pre_2020_dependencies_are_honoured_as_dependent_required_and_schemas():
     assert not grammar.matches('{"b":2}')                    # b needs "dependencies"
     assert grammar.matches('{"dependencies":3}')             # the property is just a property
     assert not grammar.matches('{"dependencies":"x"}')
+
+
+# ---------------------------------------------------------------------------
+# oneOf told apart without complements; complements of closed objects; long strings
+
+
+def _compiler(schema):
+    from constrain.automata.json_schema import _Compiler, _make_style
+    return _Compiler(schema, _make_style("compact", 16, None, None), "schema", False, True)
+
+
+ONE_OF_CASES = {
+    # one branch requires "b", the other is closed to it
+    "required-vs-closed": ({"oneOf": [
+        {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+         "required": ["a", "b"], "additionalProperties": False},
+        {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"],
+         "additionalProperties": False}]},
+        [{"a": 1, "b": 2}, {"a": 1}], [{"b": 2}, {"a": "x"}, 1]),
+    # a required property whose values differ by type
+    "required-property-types": ({"oneOf": [
+        {"type": "object", "properties": {"p": {"type": "string"}}, "required": ["p"]},
+        {"type": "object", "properties": {"p": {"type": "object"}}, "required": ["p"]}]},
+        [{"p": "x"}, {"p": {}}, {"p": "x", "q": 1}], [{"p": 1}, {}, "x"]),
+    # disjoint only among objects, which the sibling "type" imposes
+    "context-type": ({"type": "object", "oneOf": [
+        {"properties": {"c": {"const": "A"}}, "required": ["c"]},
+        {"properties": {"c": {"const": "B"}}, "required": ["c"]}]},
+        [{"c": "A"}, {"c": "B", "d": 1}], [{"c": "C"}, {}, "A"]),
+    # untyped object branches: every non-object satisfies both, so none is valid
+    "untyped-objects": ({"oneOf": [
+        {"properties": {"k": {"enum": ["m"]}}, "required": ["k"], "additionalProperties": False},
+        {"properties": {"k": {"enum": ["v"]}, "n": {"type": "integer"}}, "required": ["k", "n"],
+         "additionalProperties": False}]},
+        [{"k": "m"}, {"k": "v", "n": 1}], [1, "x", None, [], {"k": "v"}, {"k": "m", "n": 1}]),
+    # an optional discriminator: objects without it need exactly one branch
+    "optional-discriminator": ({"oneOf": [
+        {"properties": {"kind": {"enum": ["a"]}, "x": {"type": "integer"}},
+         "additionalProperties": False},
+        {"properties": {"kind": {"enum": ["b"]}, "x": {"type": "string"}},
+         "additionalProperties": False}]},
+        [{"kind": "a", "x": 1}, {"kind": "b"}, {"x": 1}, {"x": "s"}],
+        [{}, {"kind": "a", "x": "s"}, {"kind": "c"}, 1, {"y": 1}]),
+    # the discriminator is an optional object whose required key has a constant per branch
+    "nested-discriminator": ({"type": "object", "oneOf": [
+        {"properties": {"meta": {"type": "object", "required": ["kind"],
+                                 "properties": {"kind": {"const": "a"}}},
+                        "v": {"type": "integer"}}},
+        {"properties": {"meta": {"type": "object", "required": ["kind"],
+                                 "properties": {"kind": {"const": "b"}}},
+                        "v": {"type": "string"}}}]},
+        [{"meta": {"kind": "a"}, "v": 1}, {"v": 1}, {"meta": {"kind": "b"}}, {"v": "s"}],
+        [{}, {"v": 1.5}, {"meta": {"kind": "a"}, "v": "s"}, {"meta": {"kind": "c"}}]),
+    # string languages proven disjoint by intersecting their automata
+    "disjoint-patterns": ({"oneOf": [{"type": "string", "pattern": "^a"},
+                                     {"type": "string", "pattern": "^b"}]},
+                          ["ab", "ba"], ["c", "", 1]),
+    # the same closed objects, with and without a key only one of them names
+    "overlapping-closed": ({"type": "object", "oneOf": [
+        {"properties": {"r": {"type": "integer"}, "t": {"enum": ["n"]}}, "required": ["r"],
+         "additionalProperties": False},
+        {"properties": {"r": {"type": "integer"}, "t": {"enum": ["x", "y"]},
+                        "s": {"type": "boolean"}}, "required": ["r"],
+         "additionalProperties": False}]},
+        [{"r": 1, "t": "n"}, {"r": 1, "s": True}, {"r": 1, "t": "x"}],
+        [{"r": 1}, {"r": 1, "t": "n", "s": True}, {"t": "n"}]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ONE_OF_CASES))
+def test_oneOf_exactly_one_branch(name):
+    schema, valid, invalid = ONE_OF_CASES[name]
+    check(schema, valid, invalid, walks=10, seed=sum(name.encode()), min_complete=0)
+
+
+def test_disjointness_proofs():
+    required_vs_closed = ONE_OF_CASES["required-vs-closed"][0]["oneOf"]
+    patterns = ONE_OF_CASES["disjoint-patterns"][0]["oneOf"]
+    c = _compiler({"oneOf": required_vs_closed + patterns})
+    assert c.disjoint(*required_vs_closed)           # cheap facts: "b" required vs forbidden
+    assert c.disjoint(*patterns)                       # the compiled conjunction is empty
+    assert not c.disjoint({"type": "string"}, {"minLength": 2})
+    untyped = ONE_OF_CASES["untyped-objects"][0]["oneOf"]
+    c = _compiler({"oneOf": untyped})
+    assert not c.disjoint(*untyped)                    # non-objects satisfy both
+    assert c.disjoint(*untyped, context=({"type": "object"},))
+    assert c.total_types(untyped[0]) == frozenset({"null", "boolean", "array", "string",
+                                                   "integer", "nonint"})
+
+
+def test_oneOf_without_a_proof_and_without_a_complement_raises():
+    schema = {"oneOf": [{"type": "array", "uniqueItems": True}, {"type": "array", "maxItems": 3}]}
+    with pytest.raises(SchemaError) as e:
+        cn.Grammar.from_json_schema(schema)
+    assert e.value.keyword == "oneOf" and e.value.pointer == "#/oneOf"
+    assert "uniqueItems" in str(e.value)
+
+
+COMPLEMENT_CASES = {
+    "not-closed-object": ({"not": {"properties": {"a": {}}, "additionalProperties": False}},
+                          [{"b": 1}, {"a": 1, "b": 2}], [{}, {"a": 1}, 1, "x"]),
+    "not-additional-schema": ({"type": "object", "not": {
+        "properties": {"a": {}}, "additionalProperties": {"type": "integer"}}},
+        [{"b": "x"}, {"a": "x", "b": "y"}, {"b": 1, "c": []}], [{"b": 2}, {"a": "x"}, {}]),
+    "not-closed-with-patterns": ({"type": "object", "not": {
+        "patternProperties": {"^x": {}}, "additionalProperties": False}},
+        [{"y": 1}, {"x1": 1, "y": 2}], [{"x1": 1}, {}]),
+    "not-items": ({"not": {"items": {"type": "integer"}}}, [[1, "a"], ["a"]], [[1, 2], [], 1]),
+    "not-recursive": ({"$defs": {"n": {"type": "object", "properties": {
+        "next": {"$ref": "#/$defs/n"}, "v": {"type": "integer"}}}}, "not": {"$ref": "#/$defs/n"}},
+        [{"v": "x"}, {"next": {"v": "x"}}, {"next": 1}, 1], [{"v": 1}, {"next": {}}, {}]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPLEMENT_CASES))
+def test_complements_of_objects_and_arrays(name):
+    schema, valid, invalid = COMPLEMENT_CASES[name]
+    check(schema, valid, invalid, walks=10, seed=sum(name.encode()), min_complete=0)
+
+
+def test_dependent_keywords_leave_non_objects_alone():
+    check({"dependentRequired": {"a": ["b"]}, "dependentSchemas": {"c": {"required": ["d"]}}},
+          [1, "x", None, {"a": 1, "b": 2}, {"c": 1, "d": 2}, {}], [{"a": 1}, {"c": 1}], walks=6)
+
+
+def test_definitions_named_like_keywords_resolve():
+    schema = {"definitions": {"enum": {"type": "integer"}, "default": {"type": "string"}},
+              "type": "array", "prefixItems": [{"$ref": "#/definitions/enum"},
+                                               {"$ref": "#/definitions/default"}]}
+    check(schema, [[1, "a"], [1]], [["a"], [1, 2]], walks=6)
+
+
+def test_long_strings_are_exact_and_cut_into_blocks():
+    g = check({"type": "string", "minLength": 600, "maxLength": 1500}, walks=0)
+    for n, ok in ((599, False), (600, True), (1500, True), (1501, False)):
+        assert g.matches(json.dumps("a" * n)) == ok, n
+        assert g.matches(json.dumps("\u00e9" * n)) == ok, n      # six-byte escapes count once
+    assert g.matches(json.dumps("\U0001f600" * 700))             # surrogate pairs count once
+    cfg, _ = cfg_from_json_schema({"type": "string", "maxLength": 32767})
+    largest = max(t.n_states for t in cfg.terminals.values() if hasattr(t, "n_states"))
+    assert largest < 20 * 300, largest                             # one block, not 32767 chars
+    g = cn.Grammar.from_json_schema({"type": "string", "minLength": 1000})
+    assert g.matches(json.dumps("b" * 1000)) and g.matches(json.dumps("b" * 3000))
+    assert not g.matches(json.dumps("b" * 999))
+    with pytest.raises(SchemaError) as e:                          # 20,000 blocks at most
+        cn.Grammar.from_json_schema({"type": "string", "maxLength": 10 ** 9})
+    assert e.value.keyword == "maxLength" and e.value.pointer == "#/maxLength"
+
+
+def test_patterns_with_anchors_in_alternatives():
+    check({"type": "string", "pattern": "(^$)|(^[a-f0-9]{4}-[a-f0-9]{2}$)"},
+          ["", "ab12-cd"], ["ab12", "x", "ab12-cd-"], walks=6, min_complete=0)
+    with pytest.raises(SchemaError) as e:
+        cn.Grammar.from_json_schema({"type": "string", "pattern": r"^(\/?([a-z]*)($|\/))*$"})
+    assert e.value.keyword == "pattern"
+
+
+def test_a_pattern_every_string_matches_imposes_nothing():
+    g = check({"type": "string", "pattern": "([0-9]+)?", "maxLength": 2000}, ["", "abc"],
+              [1], walks=4)
+    assert g.matches('"\\u0061"')                  # any spelling: no minimal escape style
+    assert g.matches(json.dumps("x" * 2000)) and not g.matches(json.dumps("x" * 2001))
+
+
+def test_failed_disjointness_proofs_leave_no_lenient_notes():
+    schema = {"oneOf": [{"type": "array", "items": {"type": "string"}, "uniqueItems": True,
+                         "minItems": 1},
+                        {"type": "array", "items": {"type": "integer"}, "minItems": 1}]}
+    with pytest.raises(SchemaError) as e:
+        cn.Grammar.from_json_schema(schema)
+    assert e.value.keyword == "uniqueItems"
+    with pytest.warns(UserWarning, match="uniqueItems"):
+        g = cn.Grammar.from_json_schema(schema, lenient=True)
+    assert len(g.ignored) == 1 and "'uniqueItems' at #/oneOf/0" in g.ignored[0], g.ignored
+    assert g.matches('["a","a"]') and g.matches("[1]") and not g.matches("[]")
+
+
+def test_several_contains_on_one_array():
+    schema = {"type": "array", "allOf": [{"contains": {"const": 1}},
+                                         {"contains": {"const": 2}, "maxContains": 1}]}
+    check(schema, [[1, 2], [2, 1, 3], [1, 1, 2]], [[1], [2], [1, 2, 2], []], walks=8,
+          min_complete=0)
+    # items proven wrong for two other oneOf branches: two "some item violates" witnesses
+    check({"type": "array", "oneOf": [{"items": {"type": "integer"}}, {"items": {"type": "string"}},
+                                      {"items": {"type": "boolean"}}]},
+          [[1], ["a"], [True]], [[], [1, "a"], [None]], walks=8, min_complete=0)
