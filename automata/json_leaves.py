@@ -777,11 +777,12 @@ def _bound_dfa(bound: Decimal, outcomes: set[str]) -> ByteDFA:
     else:
         positive = _unsigned_any() if "gt" in outcomes else None
     # Negative-signed numerals -u (u = 0 included: "-0" is 0): -u vs bound is u vs -bound
-    # flipped; for a positive bound every -u is less.
+    # flipped; for a positive bound every -u is less. (copy_abs is exact where unary
+    # minus would round to the context's 28 digits.)
     if bound > 0:
         negative = _unsigned_any() if "lt" in outcomes else None
     else:
-        negative = _unsigned_compare(-bound, {_FLIP[o] for o in outcomes})
+        negative = _unsigned_compare(bound.copy_abs(), {_FLIP[o] for o in outcomes})
     return _signed(positive, negative)
 
 

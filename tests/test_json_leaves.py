@@ -436,3 +436,14 @@ def test_unanchored_alternation_of_words_stays_small_and_exact():
     for text in ("xxRedyy", "Bl", "Ultra", "Ultra Sun", "a Black 2", "lack", "", "HeartGol"):
         assert dfa.matches(text.encode()) == (oracle_re.search(pattern, text) is not None), text
 
+
+def test_negative_bounds_beyond_decimal_precision_are_exact():
+    # 29 digits: more than the default Decimal context keeps, so negating must not round.
+    bound = -15624999999999999999999999995
+    gt = json_number_dfa(integer=False, exclusive_minimum=bound)
+    assert not gt.matches(str(bound).encode()) and not gt.matches(str(bound - 1).encode())
+    assert gt.matches(str(bound + 1).encode())
+    assert gt.matches(b"-15624999999999999999999999994.9999999")
+    assert not gt.matches(b"-15624999999999999999999999995.0000001")
+    le = json_number_dfa(integer=True, maximum=bound)
+    assert le.matches(str(bound).encode()) and not le.matches(str(bound + 1).encode())
