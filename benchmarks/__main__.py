@@ -13,7 +13,9 @@ shows the figures of the latest run of each part (``--summary-only`` rebuilds it
 jsonschemabench and suite run the peers too, each engine in a worker process with a hard
 time limit per call (10 s), so no schema stalls the run: by default jsonschemabench takes
 about 3 minutes on a 2-core machine (3 schemas per subset, 18 in all; ``--full`` runs all
-9,474 schemas: roughly a day) and suite about half a minute.
+9,474 schemas: roughly a day) and suite about half a minute. scaling ends with the
+schema-size scaling (``benchmarks.schema_scaling``, about 1.5 minutes: 2 JSONSchemaBench
+schemas per size bucket on every engine, in the same worker processes and time limit).
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ class Part:
 PARTS = [
     Part("regex", "benchmarks.regex_bench", "regexes vs XGrammar, llguidance, outlines-core",
          [], ["--repeat", "5"]),
-    Part("cfg", "benchmarks.cfg_bench", "built-in json and c grammars vs XGrammar, llguidance",
+    Part("cfg", "benchmarks.cfg_bench",
+         "built-in json, c and sql grammars vs XGrammar, llguidance",
          [], ["--repeat", "3", "--walk-budget", "30"]),
     Part("processor", "benchmarks.processor_bench", "logits-processor overhead per step (CPU)",
          ["--repeat", "20"], ["--repeat", "50"]),
@@ -79,7 +82,8 @@ PARTS = [
          ["--per-subset", "3", "--walks", "2", "--instances", "2"], ["--full"], schema_doc=True),
     Part("suite", "benchmarks.json_schema_suite",
          "JSON-Schema-Test-Suite 2020-12 vs XGrammar, llguidance", [], [], schema_doc=True),
-    Part("scaling", "benchmarks.scaling", "mask / compile time and memory vs vocabulary size",
+    Part("scaling", "benchmarks.scaling",
+         "mask / compile time and memory vs vocabulary size, and vs schema size",
          [], ["--full"]),
 ]
 PART_NAMES = [p.name for p in PARTS]

@@ -3,26 +3,29 @@
 Run ``python -m benchmarks.cfg_bench [--tokenizer llama3-128k] [--repeat N]
 [--markdown docs/PERFORMANCE.md]``.
 
-Two built-in grammars of constrain are measured, in one process and on one thread:
+Three built-in grammars of constrain are measured, in one process and on one thread:
 
 * ``json`` (``grammars/json.lark``) on the JSON documents of ``benchmarks/data/json/``,
   each in three styles (as written, compact, ``indent=2`` with ``ensure_ascii=False``);
-* ``c`` (``grammars/c.lark``) on the C programs of ``benchmarks/data/c/``.
+* ``c`` (``grammars/c.lark``) on the C programs of ``benchmarks/data/c/``;
+* ``sql`` (``grammars/sql.lark``, one SQLite statement) on every statement of the SQL
+  scripts of ``benchmarks/data/sql/``.
 
 Every engine walks each document along its canonical tokenization
 (``tok.encode(text, add_special_tokens=False)``): one mask fill before every token and
 one after the last (timed), then the token is accepted (a refusal ends the walk and is
-counted). Reported: cold compile time (constrain also from its disk cache), time per
-mask p50 / p90 / p99 / max, refusals, and the steps whose allowed sets (special and
+counted; an engine that has spent ``WORKLOAD_WALKS`` walk budgets on one grammar walks
+no more of its documents). Reported: cold compile time (constrain also from its disk
+cache), time per mask p50 / p90 / p99 / max, refusals, and the steps whose allowed sets (special and
 added tokens, EOS included, left out) differ from constrain's.
 
 The peers get the same grammar where they can read it. XGrammar: its built-in JSON
-grammar and, for both grammars, ``Grammar.from_lark`` on the Lark source with templates
+grammar and, for every grammar, ``Grammar.from_lark`` on the Lark source with templates
 and EBNF operators expanded (by Lark's own grammar loader, see ``expand_lark``).
 llguidance: its Lark front end on the same expansion; llguidance lexes with a lexer, so
-the C grammar's word-separator terminal ``_B`` (needed only by a scannerless reading) is
-dropped for it. Both peers are given an explicit leading ``%ignore`` item where the
-text may start with one (neither allows ignored text before the first token).
+the word-separator terminal ``_B`` of the C and SQL grammars (needed only by a scannerless
+reading) is dropped for it. Both peers are given an explicit leading ``%ignore`` item
+where the text may start with one (neither allows ignored text before the first token).
 
 The results are printed and, with ``--markdown``, written between the markers
 ``<!-- cfg-bench:start -->`` and ``<!-- cfg-bench:end -->`` of that file.
@@ -53,10 +56,10 @@ from benchmarks.common import (
     machine_description,
     mask_to_bools,
     percentile,
+    publish,
     special_ids,
     tokenizer_path,
     versions,
-    write_markdown,
 )
 from benchmarks.regex_bench import (
     ConstrainEngine,
@@ -72,6 +75,7 @@ DATA = Path(__file__).resolve().parent / "data"
 GRAMMARS = REPO / "grammars"
 COMPILE_BUDGET_S = 3.0  # stop repeating a cold compile once this much time was spent
 WALK_BUDGET_S = 6.0  # a walk slower than this (per document) is cut short and marked
+WORKLOAD_WALKS = 5  # after this many walk budgets spent on one workload, an engine stops
 TARGETS = {  # (grammar, figure) -> (limit, unit); from the project's issue
     ("json", "mask p50"): (10.0, "us"),
     ("json", "mask p99"): (300.0, "us"),
@@ -86,15 +90,31 @@ TARGETS = {  # (grammar, figure) -> (limit, unit); from the project's issue
 
 REGEX_KEEP_ESCAPED = "\\.^$|?*+()[]{}/-"
 CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+CASE_GROUP = re.compile(r"\(\?i:((?:\\.|[^\\()\[\]|*+?{}.^$])*)\)")
+
+
+def fold_case_groups(pattern: str) -> str:
+    """Rewrite case-insensitive groups of plain text, ``(?i:ab)``, as ``(?:[Aa][Bb])``.
+
+    Lark writes alternatives of ``"..."i`` strings as such groups; XGrammar reads no group
+    flags. Escapes (``\\.``, ``\\d``) are left as they are.
+    """
+    def letter(m: re.Match) -> str:
+        c = m.group(0)
+        return f"[{c.upper()}{c.lower()}]" if c.isascii() and c.isalpha() else c
+
+    return CASE_GROUP.sub(
+        lambda m: "(?:" + re.sub(r"\\.|.", letter, m.group(1), flags=re.S) + ")", pattern)
 
 
 def regex_literal(pattern: str) -> str:
     """Write a Python regex as a Lark ``/.../`` literal both peers read.
 
-    Control characters become escapes, an unescaped ``/`` is escaped, and needless
-    escapes of punctuation added by ``re.escape`` (``\\&``, ``\\~``, ``\\ ``...), which
-    XGrammar warns about, are dropped.
+    Control characters become escapes, an unescaped ``/`` is escaped, needless escapes of
+    punctuation added by ``re.escape`` (``\\&``, ``\\~``, ``\\ ``...), which XGrammar warns
+    about, are dropped, and case-insensitive groups are spelt out (``fold_case_groups``).
     """
+    pattern = fold_case_groups(pattern)
     out: list[str] = []
     i = 0
     while i < len(pattern):
@@ -219,18 +239,39 @@ def c_documents() -> list[tuple[str, str]]:
             for path in sorted((DATA / "c").glob("*.c"))]
 
 
+def sql_documents() -> list[tuple[str, str]]:
+    """Return every statement of the SQL scripts of ``data/sql``, each a document.
+
+    The built-in grammar reads one statement (with an optional ``;``), so a script is
+    split after every ``;`` that ends a line; a comment before a statement stays with it.
+    The statements come in turns (the first of every script, then the second...), so an
+    engine that stops early (``WORKLOAD_WALKS``) has walked some of every script.
+    """
+    docs = []
+    for path in sorted((DATA / "sql").glob("*.sql")):
+        statements = re.split(r"(?<=;)\n", path.read_text(encoding="utf-8"))
+        docs += [(k, f"{path.stem} #{k}", text.strip())
+                 for k, text in enumerate((s for s in statements if s.strip()), 1)]
+    return [(label, text) for _, label, text in sorted(docs, key=lambda d: d[0])]
+
+
+WORD_SEPARATED = ("c", "sql")  # grammars with the separator _B; texts may start with comments
+
+
 def build_workloads() -> list[Workload]:
-    """Load both grammars and derive the peers' versions of them."""
-    workloads = [Workload("json", json_documents()), Workload("c", c_documents())]
+    """Load the three grammars and derive the peers' versions of them."""
+    workloads = [Workload("json", json_documents()), Workload("c", c_documents()),
+                 Workload("sql", sql_documents())]
     for w in workloads:
         path = GRAMMARS / f"{w.name}.lark"
         if not path.exists():
             continue
         w.lark = path.read_text(encoding="utf-8")
         try:
-            w.xgrammar_lark = expand_lark(w.lark, leading_ignore=(w.name == "c"))
-            w.llguidance_lark = (w.lark if w.name == "json"
-                                 else expand_lark(w.lark, drop=("_B",), leading_ignore=True))
+            separated = w.name in WORD_SEPARATED
+            w.xgrammar_lark = expand_lark(w.lark, leading_ignore=separated)
+            w.llguidance_lark = (expand_lark(w.lark, drop=("_B",), leading_ignore=True)
+                                 if separated else w.lark)
         except Exception as exc:  # noqa: BLE001 - reported in the table
             w.peer_errors["expand"] = f"Lark expansion failed: {type(exc).__name__}: {exc}"[:160]
     return workloads
@@ -365,6 +406,7 @@ class Result:
     walks: int = 0
     refusals: list[str] = field(default_factory=list)  # "document step k: token"
     cut_short: list[str] = field(default_factory=list)  # documents over the walk budget
+    not_walked: int = 0  # documents left out once the workload's walk time was spent
     compared: int = 0
     disagree: dict[str, int] = field(default_factory=dict)  # kind -> differing steps
     diffs: dict[str, list[str]] = field(default_factory=dict)  # kind -> first few steps
@@ -433,18 +475,24 @@ def packed(mask: np.ndarray, words: int) -> np.ndarray:
 
 FIRST = "first token of the document"
 TRAILING_WS = "only constrain allows tokens ending in whitespace"
+NON_ASCII = "only constrain allows tokens with non-ASCII text"
 OTHER = "other"
-DIFFS_SHOWN = {FIRST: 1, TRAILING_WS: 2, OTHER: 4}
+DIFFS_SHOWN = {FIRST: 1, TRAILING_WS: 2, NON_ASCII: 1, OTHER: 4}
 
 
 def classify(step: int, only_ref: np.ndarray, only_other: np.ndarray, tok: Any) -> str:
-    """Sort a differing step into a kind: first token, trailing whitespace, or other.
+    """Sort a differing step into a kind: first token, trailing whitespace, non-ASCII text,
+    or other.
 
     Both peers refuse ignored text before the first token (and XGrammar's built-in JSON
     grammar any top-level value but an object or array); after a complete JSON value
     they also refuse trailing whitespace, and llguidance's greedy lexer refuses
     whitespace that would end a lexeme early. The latter show up as steps where only
-    constrain allows extra tokens, all ending with whitespace.
+    constrain allows extra tokens, all ending with whitespace. Case-insensitive strings
+    (``"select"i``) follow Python's ``re.IGNORECASE`` in constrain, as in Lark, which also
+    matches the non-ASCII letters U+017F, U+0131 and U+212A (long s, dotless i, Kelvin
+    sign); the peers fold ASCII only: steps where only constrain allows extra tokens, all
+    with non-ASCII text (a partial UTF-8 character decodes as U+FFFD).
     """
     if step == 0:
         return FIRST
@@ -453,6 +501,8 @@ def classify(step: int, only_ref: np.ndarray, only_other: np.ndarray, tok: Any) 
     texts = [tok.decode([int(t)]) for t in only_ref]
     if all(t[-1:].isspace() for t in texts):
         return TRAILING_WS
+    if all(not t.isascii() for t in texts):
+        return NON_ASCII
     return OTHER
 
 
@@ -489,10 +539,29 @@ def report_refusal(engine: Engine, label: str, text: str, tok: Any, tokens: list
     return detail
 
 
-def run_workload(engines: list[Engine], case: Workload, tok: Any, comparable: np.ndarray,
-                 repeat: int, budget_s: float) -> dict[str, Result]:
-    """Compile and walk every document of ``case`` on every engine."""
-    results = {e.name: Result() for e in engines}
+def walk_document(engine: Engine, compiled: Any, res: Result, label: str, text: str,
+                  tok: Any, tokens: list[int], repeat: int, budget_s: float) -> Walk:
+    """Walk one document up to ``repeat`` times into ``res``; return the first walk."""
+    first = None
+    for r in range(max(1, repeat)):
+        w = walk(engine, compiled, tokens, (r == 0), budget_s)
+        res.mask_us.extend(w.times)
+        if first is None:
+            first = w
+        if w.refused_at is not None or w.cut_at is not None:
+            break
+    res.walks += 1
+    res.steps += len(first.times)
+    if first.refused_at is not None:
+        res.refusals.append(report_refusal(engine, label, text, tok, tokens, first.refused_at))
+    if first.cut_at is not None:
+        res.cut_short.append(f"{label} ({first.cut_at} of {len(tokens) + 1} steps)")
+    return first
+
+
+def compile_all(engines: list[Engine], case: Workload, repeat: int,
+                results: dict[str, Result]) -> dict[str, Any]:
+    """Compile ``case`` cold on every engine that reads it; return name -> compiled."""
     compiled: dict[str, Any] = {}
     for engine in engines:
         res = results[engine.name]
@@ -505,36 +574,36 @@ def run_workload(engines: list[Engine], case: Workload, tok: Any, comparable: np
                 res.disk_compile_ms = engine.disk_cached_compile_ms(case)
         except Exception as exc:  # noqa: BLE001 - recorded in the table
             res.skipped = f"compile failed: {type(exc).__name__}: {str(exc)[:160]}"
+    return compiled
+
+
+def run_workload(engines: list[Engine], case: Workload, tok: Any, comparable: np.ndarray,
+                 repeat: int, budget_s: float) -> dict[str, Result]:
+    """Compile and walk every document of ``case`` on every engine.
+
+    An engine that has spent ``WORKLOAD_WALKS * budget_s`` seconds walking this workload
+    walks none of its remaining documents (they are counted as not walked).
+    """
+    results = {e.name: Result() for e in engines}
+    compiled = compile_all(engines, case, repeat, results)
     reference = engines[0] if engines and engines[0].name in compiled else None
+    spent = {name: 0.0 for name in compiled}
     for label, text in case.documents:
         tokens = tok.encode(text, add_special_tokens=False)
         walks: dict[str, Walk] = {}
-        for engine in engines:
-            if engine.name not in compiled:
-                continue
+        for engine in (e for e in engines if e.name in compiled):
             res = results[engine.name]
-            for r in range(max(1, repeat)):
-                w = walk(engine, compiled[engine.name], tokens, (r == 0), budget_s)
-                res.mask_us.extend(w.times)
-                if r == 0:
-                    walks[engine.name] = w
-                if w.refused_at is not None or w.cut_at is not None:
-                    break
-            first = walks[engine.name]
-            res.walks += 1
-            res.steps += len(first.times)
-            if first.refused_at is not None:
-                res.refusals.append(report_refusal(engine, label, text, tok, tokens,
-                                                   first.refused_at))
-            if first.cut_at is not None:
-                res.cut_short.append(f"{label} ({first.cut_at} of {len(tokens) + 1} steps)")
-        if reference is not None:
-            for engine in engines[1:]:
-                if engine.name in walks:
-                    compare(walks[reference.name], walks[engine.name], comparable,
-                            results[engine.name], tok, tokens, label,
-                            (reference.name, engine.name))
-            walks.clear()
+            if spent[engine.name] > WORKLOAD_WALKS * budget_s:
+                res.not_walked += 1
+                continue
+            start = time.perf_counter()
+            walks[engine.name] = walk_document(engine, compiled[engine.name], res, label, text,
+                                               tok, tokens, repeat, budget_s)
+            spent[engine.name] += time.perf_counter() - start
+        if reference is not None and reference.name in walks:
+            for engine in (e for e in engines[1:] if e.name in walks):
+                compare(walks[reference.name], walks[engine.name], comparable,
+                        results[engine.name], tok, tokens, label, (reference.name, engine.name))
     return results
 
 
@@ -547,7 +616,9 @@ NOTES = """Notes:
 - Mask time = one fill call into a zeroed numpy int32 bitmask (bit t%32 of word t//32),
   timed with `time.perf_counter_ns`, before every token of the canonical tokenization and
   once after the last; the percentiles pool every timed walk. Steps = masks of the first
-  walk. A walk that takes more than {budget:.0f} s is cut short (marked below).
+  walk. A walk that takes more than {budget:.0f} s is cut short (marked below); an engine
+  that has spent {workload:.0f} s walking one grammar's documents walks no more of them
+  ("documents not walked").
 - Compile = cold: constrain `compile(threads=1, cache_on_disk=False)` with its in-memory
   cache cleared (median of up to {repeat} runs); "disk" = the same compile served by a warm
   disk cache in a fresh temporary `CONSTRAIN_CACHE_DIR` (memory cache cleared). XGrammar:
@@ -556,11 +627,24 @@ NOTES = """Notes:
   lands in the first masks (its p99 / max).
 - Peer grammars: templates and EBNF operators of the `.lark` files are expanded by Lark's
   own grammar loader into plain Lark (`expand_lark`). XGrammar reads Lark scannerlessly,
-  at the character level, like constrain. llguidance lexes: the C grammar's separator
-  terminal `_B` (one whitespace character or a comment, required between two words in a
-  scannerless reading) is dropped for it, since its lexer already keeps words apart by
-  longest match. Neither peer accepts `%ignore` text before the first token (llguidance
-  not after the last either), so for C an explicit leading `(WS | comment)*` is added.
+  at the character level, like constrain. llguidance lexes: the separator terminal `_B`
+  of the C and SQL grammars (one whitespace character or a comment, required between two
+  words in a scannerless reading) is dropped for it, since its lexer is meant to keep
+  words apart by longest match (kept, it clashes with `%ignore WS` and valid SQL is
+  refused). Neither peer accepts `%ignore` text before the first token (llguidance not
+  after the last either), so for C and SQL (statements may start with a comment) an
+  explicit leading `(WS | comment)*` is added.
+- SQL: the grammar reads one statement, so each statement of the five scripts of
+  `benchmarks/data/sql` (with the comment before it) is a document, taken in turns
+  across the scripts. Keywords are `"..."i` strings, which both peers read; Lark writes
+  `"a"i | "b"i` as a regex with `(?i:...)` groups, which XGrammar cannot read, so these
+  are spelt out as `[Aa]` classes (`fold_case_groups`). constrain folds case as Python's
+  `re.IGNORECASE` does (as Lark does), which also lets U+017F, U+0131 and U+212A (long s,
+  dotless i, Kelvin sign) stand for s, i, k in keywords; the peers fold ASCII only (the
+  "non-ASCII" disagreements). Without `_B`, llguidance accepts a keyword glued to a name
+  (`UPDATEaccounts SET x=1`), hence most of its "other" disagreements on SQL. Its
+  refusals on SQL are its Earley parser giving up on a mask ("Too many items (limit
+  50000; mask)", ParserTooComplex), not a disagreement about the language.
 - Disagreements = steps whose allowed sets differ from constrain's, special and added
   tokens (EOS included) left out, over the steps both engines reached.
 """
@@ -598,6 +682,8 @@ def row(case: Workload, name: str, res: Result, reference: str) -> str:
     agreement = ("(reference)" if name == reference
                  else f"{differing} / {res.compared} ({other} other)")
     steps = f"{res.steps}" + (f" ({len(res.cut_short)} walks cut)" if res.cut_short else "")
+    if res.not_walked:
+        steps += f" ({res.not_walked} documents not walked)"
     return (f"| {case.name} | {name} | {compile_cell} | {fmt(percentile(res.mask_us, 50))} "
             f"| {fmt(percentile(res.mask_us, 90))} | {fmt(percentile(res.mask_us, 99))} "
             f"| {fmt(max(res.mask_us) if res.mask_us else None)} | {steps} "
@@ -632,7 +718,8 @@ def render(header: dict[str, str], prep: dict[str, str], workloads: list[Workloa
     documents = "; ".join(f"{c.name}: {len(c.documents)} documents" for c in workloads)
     lines += ["", f"Documents ({documents}). Refusals, cut walks and disagreements:", ""]
     lines += details or ["- none"]
-    lines += ["", NOTES.format(budget=budget_s, repeat=repeat)]
+    lines += ["", NOTES.format(budget=budget_s, repeat=repeat,
+                                     workload=WORKLOAD_WALKS * budget_s)]
     return "\n".join(lines) + "\n"
 
 
@@ -695,9 +782,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     }
     section = render(header, prep, workloads, results, engines, reference, args.repeat,
                      args.walk_budget)
-    print(section)
-    if args.markdown:
-        write_markdown(args.markdown, section, MARKDOWN_BLOCK)
+    publish(section, args.markdown, MARKDOWN_BLOCK)
     return 0
 
 

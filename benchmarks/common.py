@@ -146,3 +146,10 @@ def write_markdown(path: str, section: str, block: str) -> None:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
+
+
+def publish(section: str, markdown: Optional[str], block: str) -> None:
+    """Print a benchmark's markdown section and, with a ``markdown`` path, write its block."""
+    print(section)
+    if markdown:
+        write_markdown(markdown, section, block)

@@ -53,13 +53,18 @@ MASK_QUANTILES = (50, 90, 99, 99.9)
 # --------------------------------------------------------------------------------------
 
 
+def evenly_spaced(items: list, limit: Optional[int], offset: float = 0.0) -> list:
+    """``limit`` of ``items`` evenly spaced (all if None or more than there are); with
+    ``offset`` 0 the first is taken, with 0.5 the middle of each stretch."""
+    if limit is None or limit >= len(items):
+        return list(items)
+    step = len(items) / limit
+    return [items[int((i + offset) * step)] for i in range(limit)]
+
+
 def schema_files(subset: Path, limit: Optional[int]) -> list[Path]:
     """The subset's schema files, sorted; ``limit`` of them evenly spaced (all if None)."""
-    files = sorted(subset.glob("*.json"))
-    if limit is None or limit >= len(files):
-        return files
-    step = len(files) / limit
-    return [files[int(i * step)] for i in range(limit)]
+    return evenly_spaced(sorted(subset.glob("*.json")), limit)
 
 
 def load_schema(path: Path):
@@ -370,16 +375,24 @@ class Harness:
 def run_subset(subset: Path, harness: Harness, limit: Optional[int], walks: int, instances: int,
                max_tokens: int, seed: int = 0) -> SubsetResult:
     """Draw instances, then compile and walk them on every engine, schema by schema."""
-    result = SubsetResult(subset.name)
-    result.engines = {name: EngineResult(name) for name in harness.sessions}
-    for path in progress(schema_files(subset, limit), desc=subset.name):
+    return run_schemas(subset.name, schema_files(subset, limit), harness, walks, instances,
+                       max_tokens, seed)
+
+
+def run_schemas(name: str, paths: list[Path], harness: Harness, walks: int, instances: int,
+                max_tokens: int, seed: int = 0) -> SubsetResult:
+    """``run_subset`` on a given list of schema files, the result named ``name``; with
+    ``walks`` 0 constrain takes no random walks."""
+    result = SubsetResult(name)
+    result.engines = {engine: EngineResult(engine) for engine in harness.sessions}
+    for path in progress(paths, desc=name):
         result.schemas += 1
         schema = load_schema(path)
-        key = f"{subset.name}/{path.name}"
+        key = f"{path.parent.name}/{path.name}"
         drawn = harness.draw(schema, instances, seed, result)
-        for name in harness.sessions:
-            compiled = harness.run_engine(name, schema, key, drawn, result.engines[name])
-            if name == "constrain" and compiled and walks:
+        for engine in harness.sessions:
+            compiled = harness.run_engine(engine, schema, key, drawn, result.engines[engine])
+            if engine == "constrain" and compiled and walks:
                 harness.random_walks(schema, key, walks, max_tokens, seed, result)
     return result
 

@@ -23,6 +23,11 @@ llguidance exposes none) and of the vocabulary (constrain: token bytes + offsets
 The raw per-mask times go to ``--raw`` (JSON, default ``build/benchmarks/scaling.json``);
 the plots ``mask_time_cdf.png`` and ``scaling.png`` are drawn from them (``--plot-only``
 redraws them without measuring).
+
+Then scaling with schema size: ``benchmarks.schema_scaling`` (JSONSchemaBench schemas in
+size buckets, every engine's compile and mask times per bucket) writes its own block and
+``schema_scaling.png``, with the same ``--markdown``, ``--plots`` and ``--full``;
+``--no-schema-sizes`` leaves it out.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from typing import Any, Optional
 
 from benchmarks.common import (fmt, load_average, machine_description, percentile,
                                tokenizer_path, versions, write_markdown)
+from benchmarks.schema_scaling import main as schema_scaling_main
 
 MARKDOWN_BLOCK = "scaling"
 REPO = Path(__file__).resolve().parent.parent
@@ -397,6 +403,8 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     p.add_argument("--raw", default=str(DEFAULT_RAW), help="JSON file for the raw results")
     p.add_argument("--plot-only", action="store_true",
                    help="redraw the plots from --raw without measuring")
+    p.add_argument("--no-schema-sizes", action="store_true",
+                   help="skip the schema-size scaling (benchmarks.schema_scaling)")
     args = p.parse_args(argv)
     if args.repeat is None:
         args.repeat = 3 if args.full else 2
@@ -448,7 +456,19 @@ def main(argv: Optional[list[str]] = None) -> int:
             print("wrote", path, file=sys.stderr)
         if args.markdown:
             write_markdown(args.markdown, plots_block(args.markdown, paths), "plots")
+    if not args.no_schema_sizes:
+        schema_scaling_main(schema_scaling_argv(args))
     return 0
+
+
+def schema_scaling_argv(args: argparse.Namespace) -> list[str]:
+    """The arguments of ``benchmarks.schema_scaling`` that carry over from this run."""
+    argv = ["--full"] if args.full else []
+    if args.markdown:
+        argv += ["--markdown", args.markdown]
+    if args.plots:
+        argv += ["--plots", args.plots]
+    return argv
 
 
 def plots_block(markdown: str, paths: list[str]) -> str:

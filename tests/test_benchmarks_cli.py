@@ -57,6 +57,11 @@ def test_parts_parse_their_arguments():
     args = scaling.parse_args(cli.PARTS[-1].argv(True, "docs/PERFORMANCE.md"))
     assert args.full and args.walks == 5 and args.plots == "docs"
     assert scaling.parse_args([]).walks == 2
+    from benchmarks import schema_scaling
+    carried = scaling.schema_scaling_argv(args)
+    assert carried == ["--full", "--markdown", "docs/PERFORMANCE.md", "--plots", "docs"]
+    assert schema_scaling.parse_args(carried).per_bucket == 8
+    assert schema_scaling.parse_args([]).per_bucket == 2
     from benchmarks import cfg_bench, jsonschemabench, regex_bench
     assert regex_bench.parse_args(cli.PARTS[0].argv(True, "p.md")).repeat == 5
     assert cfg_bench.parse_args(cli.PARTS[1].argv(True, "p.md")).walk_budget == 30
