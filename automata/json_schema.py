@@ -438,6 +438,16 @@ class _Compiler:
                 self._base[id(obj)] = base
         return obj
 
+    def synth_once(self, key, pointer: str, make, base: Optional[str] = None, refs=()):
+        """The synthesized schema ``make()``, built once per ``key`` (which must determine
+        its content, by the ids of the schema objects it depends on; those the result does
+        not hold go in ``refs``, kept alive so that no other object takes their id): the
+        same object every time, so that nodes and proofs about it are shared."""
+        memo = self.__dict__.setdefault("_synth_memo", {})
+        if key not in memo:
+            memo[key] = (self.synth(make(), pointer, base), refs)
+        return memo[key][0]
+
     def unsupported(self, keyword: str, pointer: str, reason: str = "") -> None:
         """Raise SchemaError, or under lenient=True record that ``keyword`` is ignored
         (while proving a conjunction empty: abort the proof)."""
@@ -561,10 +571,21 @@ class _Compiler:
     # -- validation (for finite branches) -----------------------------------
 
     def valid(self, value, schema) -> bool:
+        """Whether the JSON value satisfies the schema object (the real validator),
+        memoised by the schema object's identity and the value's repr (which tells apart
+        1, 1.0 and True, lists and tuples)."""
         if schema is True:
             return True
         if schema is False:
             return False
+        memo = self.__dict__.setdefault("_valid_memo", {})
+        key = (id(schema), repr(value))
+        if key not in memo:  # (the value keeps the schema alive)
+            memo[key] = (self._valid(value, schema), schema)
+        return memo[key][0]
+
+    def _valid(self, value, schema) -> bool:
+        """valid's work."""
         if id(schema) in self._synth:
             if set(schema) == {"not"}:
                 return not self.valid(value, schema["not"])
@@ -658,7 +679,8 @@ class _Compiler:
                     add_choice([[x] for x in s["anyOf"]])
                 p = {k: v for k, v in s.items() if k in _PLAIN}
                 if p and len(p) != len(s):
-                    p = self.synth(p, ptr, self._base.get(id(s)))
+                    p = self.synth_once(("plain", id(s)), ptr, functools.partial(dict, p),
+                                        self._base.get(id(s)), (s,))
                 elif p:
                     p = s
                 if "oneOf" in s:
@@ -691,14 +713,12 @@ class _Compiler:
                                          f"({e.keyword!r} at {e.pointer})")
                 # "lacks the key" (non-objects included) or "an object with the key", disjoint
                 for name, sub in (s.get("dependentSchemas") or {}).items():
-                    lacks = self.synth({"properties": {name: False}}, ptr + "/dependentSchemas")
-                    has = self.synth({"type": "object", "required": [name]},
-                                     ptr + "/dependentSchemas")
+                    lacks = self.lacks(name, ptr + "/dependentSchemas")
+                    has = self.has((name,), ptr + "/dependentSchemas")
                     add_choice([[lacks], [has, sub]])
                 for name, needed in (s.get("dependentRequired") or {}).items():
-                    lacks = self.synth({"properties": {name: False}}, ptr + "/dependentRequired")
-                    has = self.synth({"type": "object", "required": [name, *needed]},
-                                     ptr + "/dependentRequired")
+                    lacks = self.lacks(name, ptr + "/dependentRequired")
+                    has = self.has((name, *needed), ptr + "/dependentRequired")
                     add_choice([[lacks], [has]])
                 for kw in ("unevaluatedProperties", "unevaluatedItems"):
                     if kw in s:
@@ -730,25 +750,39 @@ class _Compiler:
     def negation(self, s, ptr):
         """The synthesized schema {"not": s} (flattened lazily through complement), one
         per schema object, so that nodes built from it are shared (and recursion closes)."""
-        memo = self.__dict__.setdefault("_negations", {})
-        if id(s) not in memo:
-            memo[id(s)] = self.synth({"not": s}, ptr)
-        return memo[id(s)]
+        return self.synth_once(("not", id(s)), ptr, lambda: {"not": s})
+
+    def has(self, names: tuple, ptr: str):
+        """The synthesized schema {"type": "object", "required": names} (one per names and
+        pointer)."""
+        return self.synth_once(("has", names, ptr), ptr,
+                               lambda: {"type": "object", "required": list(names)})
+
+    def lacks(self, name: str, ptr: str):
+        """The synthesized schema {"properties": {name: False}} (one per name and pointer)."""
+        return self.synth_once(("lacks", name, ptr), ptr, lambda: {"properties": {name: False}})
 
     def one_of(self, s, context: tuple = ()) -> list[list]:
         """oneOf as a disjunction of branches "B_i and no other B_j", simplified exactly
         within ``context`` (plain schemas that hold wherever this oneOf does). Where the
         branches give an optional property k pairwise disjoint finite values, objects with
         k (where the branches are disjoint) and values without k are treated apart."""
+        memo = self.__dict__.setdefault("_one_ofs", {})
+        memo_key = (id(s), tuple(id(x) for x in context))
+        if memo_key in memo:  # exact whenever computed: reuse (the proofs are costly)
+            return memo[memo_key][0]
         subs = s["oneOf"]
         ptr = self.pointer(s) + "/oneOf"
         key = self.discriminator(subs)
         if key is None:
-            return self.exactly_one(subs, ptr, context)
-        has = self.synth({"type": "object", "required": [key]}, ptr)
-        lacks = self.synth({"properties": {key: False}}, ptr)
-        return ([[has] + alt for alt in self.exactly_one(subs, ptr, context + (has,))]
-                + [[lacks] + alt for alt in self.exactly_one(subs, ptr, context + (lacks,))])
+            out = self.exactly_one(subs, ptr, context)
+        else:
+            has = self.has((key,), ptr)
+            lacks = self.lacks(key, ptr)
+            out = ([[has] + alt for alt in self.exactly_one(subs, ptr, context + (has,))]
+                   + [[lacks] + alt for alt in self.exactly_one(subs, ptr, context + (lacks,))])
+        memo[memo_key] = (out, s, context)  # (keeps the keyed objects alive)
+        return out
 
     def exactly_one(self, subs, ptr: str, context: tuple) -> list[list]:
         """Branch i = B_i and not B_j (j != i), where "not B_j" is simplified:
@@ -770,9 +804,11 @@ class _Compiler:
                 return None
             total = self.total_types(subs[j])
             if total:
-                others = self.synth({"type": _type_names(_ALL_TYPES - total)}, f"{ptr}/{j}")
-                if not _type_names(_ALL_TYPES - total):
+                names = tuple(_type_names(_ALL_TYPES - total))
+                if not names:
                     return False
+                others = self.synth_once(("type", names, f"{ptr}/{j}"), f"{ptr}/{j}",
+                                         lambda: {"type": list(names)})
                 if self.disjoint(subs[i], subs[j], context + (others,)):
                     return others
             parts = self.complement(subs[j], f"{ptr}/{j}")  # errors now, naming oneOf
@@ -793,11 +829,8 @@ class _Compiler:
     def any_of(self, schemas: list, ptr: str) -> dict:
         """The synthesized schema {"anyOf": schemas}, one per list of schema objects (so
         that nodes built from it are shared)."""
-        memo = self.__dict__.setdefault("_any_ofs", {})
-        key = tuple(id(x) for x in schemas)
-        if key not in memo:
-            memo[key] = self.synth({"anyOf": list(schemas)}, ptr)
-        return memo[key]
+        return self.synth_once(("anyOf", tuple(id(x) for x in schemas)), ptr,
+                               lambda: {"anyOf": list(schemas)})
 
     def discriminator(self, subs) -> Optional[str]:
         """A property, named by every branch and optional in some, with which the
@@ -814,7 +847,7 @@ class _Compiler:
         for name in sorted(names):
             if all(name in f.required for f in facts):
                 continue
-            has = self.synth({"type": "object", "required": [name]}, "#")
+            has = self.has((name,), "#")
             if all(self.cheaply_disjoint(a, (b, has)) for a, b in pairs):
                 return name
         return None
@@ -936,8 +969,17 @@ class _Compiler:
 
     def cheaply_disjoint(self, a, context: tuple) -> bool:
         """Whether no JSON value satisfies a and every schema of ``context``, proven from
-        their facts and by validating their constants (no compiling)."""
+        their facts and by validating their constants (no compiling). Memoised by the
+        schema objects' identities."""
         schemas = (a, *context)
+        memo = self.__dict__.setdefault("_cheap_memo", {})
+        key = tuple(map(id, schemas))
+        if key not in memo:  # (the value keeps the keyed objects alive)
+            memo[key] = (self._cheaply_disjoint(schemas), schemas)
+        return memo[key][0]
+
+    def _cheaply_disjoint(self, schemas: tuple) -> bool:
+        """cheaply_disjoint's work."""
         for own in schemas:
             values = self.facts(own).values
             if values is not None and len(values) <= MAX_CHECKED_VALUES and not any(
@@ -1096,7 +1138,7 @@ class _Compiler:
                         syn({"type": "object", "required": [name], "properties": {n: False}})
             elif kw == "dependentSchemas":
                 for name, sub in v.items():
-                    has = self.synth({"type": "object", "required": [name]}, kp)
+                    has = self.has((name,), kp)
                     syn({"allOf": [has, self.negation(sub, f"{kp}/{_escape_pointer(name)}")]})
             elif kw == "prefixItems" or (kw == "items" and "prefixItems" not in s):
                 prefix = s.get("prefixItems", [])
@@ -1235,10 +1277,11 @@ class _Compiler:
             return None
         ptr = self.pointer(s) + "/" + kw
         if props:
-            return self.synth({"properties": names, "patternProperties": patterns,
-                               "additionalProperties": s[kw]}, ptr, self._base.get(id(s)))
-        return self.synth({"prefixItems": [True] * prefix_len, "items": s[kw]}, ptr,
-                          self._base.get(id(s)))
+            return self.synth_once((kw, id(s)), ptr, lambda: {
+                "properties": names, "patternProperties": patterns,
+                "additionalProperties": s[kw]}, self._base.get(id(s)), (s,))
+        return self.synth_once((kw, id(s)), ptr, lambda: {
+            "prefixItems": [True] * prefix_len, "items": s[kw]}, self._base.get(id(s)), (s,))
 
     # -- merging a branch ----------------------------------------------------
 
@@ -1442,6 +1485,10 @@ class _Compiler:
         if multiples:
             kwargs["multiple_of"] = _combine_multiples(multiples)
         ptr = m.pointers.get("multipleOf") or m.pointers.get("minimum") or m.pointer
+        key = (("num",) + tuple(sorted((k, repr(v)) for k, v in kwargs.items()))
+               + (integer, repr(m.not_number), repr(m.exclude), "integer" in m.types))
+        if key in self._term_by_key:  # the same constraints: the same terminal
+            return self._term_by_key[key]
         try:
             dfa = json_number_dfa(integer=False, **kwargs)
             nums = [v for v in m.exclude if _json_type(v) in ("integer", "nonint")]
@@ -1461,8 +1508,7 @@ class _Compiler:
             kw = "multipleOf" if m.multiple_of else "minimum"
             self.unsupported(kw, m.pointers.get(kw, ptr), str(e))
             dfa = json_number_dfa(integer=integer)
-        return self.dfa_terminal(dfa, ("num",) + tuple(sorted((k, repr(v)) for k, v in kwargs.items()))
-                                 + (integer, repr(m.not_number), repr(m.exclude), "integer" in m.types))
+        return self.dfa_terminal(dfa, key)
 
     def long_string(self, m: _Merged) -> Optional[str]:
         """A nonterminal for the strings of a branch limited only by a long length range
@@ -1871,35 +1917,23 @@ class _Compiler:
             return []
         # Other keys: one class per set of matching patterns; one rule per witness flags.
         extra: dict[int, list] = {}
-        names_dfa = None
-        if m.property_names:
-            names_dfa = self.property_names_dfa(m)
+        base = self.other_keys_dfa(m, named)
         pattern_list = list(patterns)
-        if names_dfa is None or not names_dfa.is_empty:
-            # keys are written in the minimal escape style: one spelling per key, so a
-            # named key cannot reappear as an "other" key
-            base = self.string_minimal() if names_dfa is None else intersect(
-                names_dfa, self.string_minimal())
-            if named:
-                base = complement_within(self.string_literals_dfa(named), base)
+        if not base.is_empty:
             for bits in itertools.product((False, True), repeat=len(pattern_list)):
                 matched = frozenset(p for p, b in zip(pattern_list, bits) if b)
                 conj = value_conj(None, matched)
                 if any(s is False for s in conj):
                     continue
-                dfa = base
                 try:
-                    for p, b in zip(pattern_list, bits):
-                        pd = self.pattern_dfa(p, patterns[p])
-                        dfa = intersect(dfa, pd) if b else complement_within(pd, dfa)
-                        if dfa.is_empty:
-                            break
+                    dfa = self._cached(("key-class", id(base), tuple(zip(pattern_list, bits))),
+                                       lambda: self._key_class_dfa(base, patterns, bits))
                 except _Unsupported as e:
                     self.unsupported(e.keyword, e.pointer, e.reason)
                     continue
                 if dfa.is_empty:
                     continue
-                key_term = self.dfa_terminal(dfa)
+                key_term = self.dfa_terminal(dfa, ("dfa", id(dfa)))
                 for value, flags in values(None, matched, conj):
                     extra.setdefault(flags, []).append((key_term, value))
         colon = self.punct(":", depth)
@@ -1912,6 +1946,33 @@ class _Compiler:
         if self.order == "any":
             return self.object_any_order(m, present, members, extra_rules, depth)
         return self.object_schema_order(m, present, members, extra_rules, depth)
+
+    def other_keys_dfa(self, m: _Merged, named: list) -> ByteDFA:
+        """The keys (as string tokens) that ``propertyNames`` allows beside the ``named``
+        ones, memoised by the names and the propertyNames schema objects."""
+        # keys are written in the minimal escape style: one spelling per key, so a named
+        # key cannot reappear as an "other" key
+
+        def make():
+            dfa = self.string_minimal()
+            if m.property_names:
+                dfa = intersect(self.property_names_dfa(m), dfa)
+            if named and not dfa.is_empty:
+                dfa = complement_within(self.string_literals_dfa(named), dfa)
+            return dfa
+
+        return self._cached(("other-keys", tuple(named), tuple(map(id, m.property_names))), make)
+
+    def _key_class_dfa(self, base: ByteDFA, patterns: dict, bits: tuple) -> ByteDFA:
+        """The keys of ``base`` that match exactly the patterns (pattern -> pointer) whose
+        bit is set."""
+        dfa = base
+        for (p, ptr), b in zip(patterns.items(), bits):
+            pd = self.pattern_dfa(p, ptr)
+            dfa = intersect(dfa, pd) if b else complement_within(pd, dfa)
+            if dfa.is_empty:
+                break
+        return dfa
 
     def property_names_dfa(self, m: _Merged) -> ByteDFA:
         """The key strings every propertyNames schema allows, as string tokens."""

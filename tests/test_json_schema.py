@@ -673,6 +673,41 @@ def test_disjointness_proofs():
                                                    "integer", "nonint"})
 
 
+def test_memoised_proofs_and_validation_keep_schemas_apart():
+    c = _compiler({})
+    integer = {"type": "integer"}
+    # validation is memoised by the value's repr: 1, 1.0 and True stay apart
+    assert c.valid(1, integer) and c.valid(1.0, integer) and not c.valid(True, integer)
+    assert c.valid(True, {"type": "boolean"}) and not c.valid(1, {"type": "boolean"})
+    # memos keyed by object identity keep their objects alive: a later temporary object
+    # never inherits the answer of an earlier one that had the same id
+    for _ in range(50):
+        assert c.cheaply_disjoint({"type": "string"}, ({"type": "integer"},))
+        assert not c.cheaply_disjoint({"type": "string"}, ({"minLength": 1},))
+        assert c.valid("x", {"type": "string"}) and not c.valid("x", {"type": "integer"})
+    # synthesized schemas are shared per key, and only per key
+    a, b = {"type": "string"}, {"type": "string"}
+    assert c.negation(a, "#/a") is c.negation(a, "#/x")
+    assert c.negation(a, "#/a") is not c.negation(b, "#/a")
+    has = c.has(("k",), "#/p")
+    assert has is c.has(("k",), "#/p") and has["required"] == ["k"]
+    assert has is not c.has(("k",), "#/q") and has is not c.has(("j",), "#/p")
+    assert c.lacks("k", "#/p")["properties"] == {"k": False}
+    assert c.lacks("k", "#/p") is not c.lacks("j", "#/p")
+
+
+def test_oneOf_memo_is_per_context():
+    # the same oneOf: beside "type": "object" its branches are proven disjoint, alone they
+    # are not (non-objects satisfy both): the second use must not reuse the first's result
+    untyped = ONE_OF_CASES["untyped-objects"][0]["oneOf"]
+    schema = {"$defs": {"o": {"oneOf": untyped}}, "type": "object",
+              "properties": {"a": {"$ref": "#/$defs/o", "type": "object"},
+                             "b": {"$ref": "#/$defs/o"}}}
+    check(schema, [{"a": {"k": "m"}}, {"b": {"k": "v", "n": 1}}, {"a": {"k": "v", "n": 1}}],
+          [{"b": 1}, {"b": "x"}, {"a": 1}, {"a": {"k": "m", "n": 1}}, {"b": {"k": "v"}}],
+          walks=6, min_complete=0)
+
+
 def test_oneOf_without_a_proof_and_without_a_complement_raises():
     schema = {"oneOf": [{"type": "array", "uniqueItems": True}, {"type": "array", "maxItems": 3}]}
     with pytest.raises(SchemaError) as e:
