@@ -19,7 +19,7 @@ def read_version():
 CORE_SOURCES = [
     "token_trie.cc", "byte_dfa.cc", "mask_store.cc", "matcher.cc",
     "crossing_store.cc", "cfg_grammar.cc", "earley.cc", "cfg_matcher.cc", "draft_masks.cc",
-    "dfa_partition.cc", "dfa_product.cc",
+    "dfa_partition.cc", "dfa_product.cc", "dfa_subset.cc",
 ]
 
 core = Extension(

@@ -12,7 +12,7 @@ from typing import Iterable
 
 import numpy as np
 
-from constrain._core import minimize_table, product_table
+from constrain._core import combine_tables, minimize_table, product_table, subset_table
 
 DEAD = -1
 _SMALL_GRAPH = 50_000  # edges (or cells) below which plain-Python graph walks are used
@@ -279,81 +279,25 @@ def byte_classes(nfa: NFA) -> tuple[np.ndarray, list[tuple[int, int]]]:
 
 
 def nfa_to_dfa(nfa: NFA, max_states: int = 200_000) -> ByteDFA:
-    """Subset construction, then minimisation. Raises ``DFATooLarge`` past ``max_states``."""
+    """Subset construction (in the C++ core), then minimisation. Raises ``DFATooLarge``
+    past ``max_states``."""
     class_of, intervals = byte_classes(nfa)
+    eps_begin = np.cumsum([0] + [len(e) for e in nfa.eps])
+    eps = [w for e in nfa.eps for w in e]
     # Per NFA state, its moves as (class, target) pairs.
-    class_moves: list[list[tuple[int, int]]] = []
+    move_begin, letters, targets = [0], [], []
     for es in nfa.edges:
-        mv = []
         for lo, hi, t in es:
-            for c in range(int(class_of[lo]), int(class_of[hi]) + 1):
-                mv.append((c, t))
-        class_moves.append(mv)
-    accept = nfa.accept
-    eps = nfa.eps
-    edges = nfa.edges
-    closure_memo: dict[int, frozenset[int]] = {}
-
-    def closure_of(s: int) -> frozenset[int]:
-        # The "important" states (with byte moves, or the accept state) reachable by
-        # epsilon moves from s; DFA states are sets of important states only.
-        got = closure_memo.get(s)
-        if got is not None:
-            return got
-        seen = {s}
-        stack = [s]
-        out = []
-        while stack:
-            v = stack.pop()
-            if edges[v] or v == accept:
-                out.append(v)
-            for w in eps[v]:
-                if w not in seen:
-                    seen.add(w)
-                    stack.append(w)
-        got = frozenset(out)
-        closure_memo[s] = got
-        return got
-
-    start = closure_of(nfa.start)
-    ids: dict[frozenset[int], int] = {start: 0}
-    queue = [start]
-    rows: list[dict[int, int]] = []
-    acc: list[bool] = []
-    i = 0
-    while i < len(queue):
-        cur = queue[i]
-        i += 1
-        acc.append(accept in cur)
-        targets: dict[int, list[int]] = {}
-        for s in cur:
-            for c, t in class_moves[s]:
-                lst = targets.get(c)
-                if lst is None:
-                    targets[c] = [t]
-                else:
-                    lst.append(t)
-        row: dict[int, int] = {}
-        for c, ts in targets.items():
-            if len(ts) == 1:
-                key = closure_of(ts[0])
-            else:
-                key = frozenset().union(*[closure_of(t) for t in ts])
-            j = ids.get(key)
-            if j is None:
-                j = len(queue)
-                if j >= max_states:
-                    raise DFATooLarge(f"subset construction exceeded {max_states} states")
-                ids[key] = j
-                queue.append(key)
-            row[c] = j
-        rows.append(row)
-    n = len(queue)
-    by_class = np.full((n, len(intervals)), DEAD, dtype=np.int64)
-    for s, row in enumerate(rows):
-        if row:
-            by_class[s, list(row.keys())] = list(row.values())
-    return minimize(by_class[:, class_of], np.array(acc, dtype=bool), 0)
+            first, last = int(class_of[lo]), int(class_of[hi])
+            letters.extend(range(first, last + 1))
+            targets.extend([t] * (last - first + 1))
+        move_begin.append(len(letters))
+    built = subset_table(eps_begin, eps, move_begin, letters, targets, nfa.start, nfa.accept,
+                         len(intervals), max_states)
+    if built is None:
+        raise DFATooLarge(f"subset construction exceeded {max_states} states")
+    table, accepting = built
+    return _minimize_reduced(table, accepting, 0, class_of)
 
 
 # ---------------------------------------------------------------------------
@@ -391,19 +335,18 @@ def _product(a: ByteDFA, b: ByteDFA, a_may_die: bool, b_may_die: bool):
     return trans, pair_a, pair_b, acc_a, acc_b, col_of_byte
 
 
-def _product_dfa(a: ByteDFA, b: ByteDFA, a_may_die: bool, b_may_die: bool,
-                 accept) -> ByteDFA:
-    """Minimal DFA of the product, accepting where ``accept(acc_a, acc_b)`` holds."""
-    trans, pa, pb, acc_a, acc_b, col_of_byte = _product(a, b, a_may_die, b_may_die)
-    acc = accept(acc_a[pa], acc_b[pb])
-    return _minimize_reduced(trans, acc, 0, col_of_byte)
+def _combine(a: ByteDFA, b: ByteDFA, op: str) -> ByteDFA:
+    """``combine_tables`` (C++: joint byte classes, product, minimisation) on two non-empty
+    DFAs."""
+    table, accepting = combine_tables(a.transitions, a.accepting, b.transitions, b.accepting, op)
+    return ByteDFA(table, accepting) if len(table) else empty_dfa()
 
 
 def intersect(a: ByteDFA, b: ByteDFA) -> ByteDFA:
     """The minimal DFA of the strings both ``a`` and ``b`` accept."""
     if a.is_empty or b.is_empty:
         return empty_dfa()
-    return _product_dfa(a, b, False, False, lambda x, y: x & y)
+    return _combine(a, b, "intersection")
 
 
 def union(a: ByteDFA, b: ByteDFA) -> ByteDFA:
@@ -412,14 +355,14 @@ def union(a: ByteDFA, b: ByteDFA) -> ByteDFA:
         return b
     if b.is_empty:
         return a
-    return _product_dfa(a, b, True, True, lambda x, y: x | y)
+    return _combine(a, b, "union")
 
 
 def complement_within(a: ByteDFA, universe: ByteDFA) -> ByteDFA:
     """The minimal DFA of ``universe`` minus ``a`` (both over bytes)."""
     if universe.is_empty or a.is_empty:
         return universe
-    return _product_dfa(a, universe, True, False, lambda x, y: y & ~x)
+    return _combine(a, universe, "difference")
 
 
 def is_subset(a: ByteDFA, b: ByteDFA) -> bool:

@@ -55,6 +55,23 @@ cdef extern from "dfa_product.h" namespace "constrain" nogil:
     CDfaProduct c_product "constrain::product"(
         const CDfaTable& a, int32_t sink_a, const CDfaTable& b, int32_t sink_b,
         cbool a_may_die, cbool b_may_die) except +
+    cdef enum class CCombination "constrain::Combination":
+        kIntersection
+        kUnion
+        kDifference
+    CDfaTable c_combine "constrain::combine"(
+        const CDfaTable& a, const CDfaTable& b, CCombination op) except +
+
+
+cdef extern from "dfa_subset.h" namespace "constrain" nogil:
+    cdef cppclass CNfaTables "constrain::NfaTables":
+        int32_t num_states
+        int32_t num_letters
+        int32_t start
+        int32_t accept
+        vector[int32_t] eps_begin, eps, move_begin, move_letter, move_target
+    cbool c_subset_construction "constrain::subset_construction"(
+        const CNfaTables& nfa, int32_t max_states, CDfaTable* out) except +
 
 
 cdef extern from "mask_store.h" namespace "constrain" nogil:
@@ -439,6 +456,63 @@ def product_table(a, int32_t sink_a, b, int32_t sink_b, cbool a_may_die, cbool b
     return (_table_to_numpy(out.table),
             _to_numpy(out.left.data(), out.left.size() * 4, np.int32),
             _to_numpy(out.right.data(), out.right.size() * 4, np.int32))
+
+
+def subset_table(eps_begin, eps, move_begin, move_letter, move_target, int32_t start,
+                 int32_t accept, int32_t num_letters, int32_t max_states):
+    """The subset construction of a byte NFA in compressed rows (C++; the kernel of
+    ``constrain.automata.dfa.nfa_to_dfa``).
+
+    State s has epsilon successors ``eps[eps_begin[s]:eps_begin[s + 1]]`` and moves on letter
+    ``move_letter[i]`` to ``move_target[i]`` for i in ``move_begin[s]:move_begin[s + 1]``.
+    Returns ``(table [m, num_letters] int32, accepting [m] bool)``, not minimised, state 0
+    the start; None when the DFA would have more than ``max_states`` states.
+    """
+    cdef CNfaTables nfa
+    nfa.num_states = <int32_t>(len(eps_begin) - 1)
+    nfa.num_letters = num_letters
+    nfa.start = start
+    nfa.accept = accept
+    nfa.eps_begin = _vector_int32(eps_begin)
+    nfa.eps = _vector_int32(eps)
+    nfa.move_begin = _vector_int32(move_begin)
+    nfa.move_letter = _vector_int32(move_letter)
+    nfa.move_target = _vector_int32(move_target)
+    cdef CDfaTable out
+    cdef cbool fits
+    with nogil:
+        fits = c_subset_construction(nfa, max_states, &out)
+    if not fits:
+        return None
+    return (_table_to_numpy(out),
+            _to_numpy(out.accepting.data(), out.accepting.size(), np.uint8).astype(bool))
+
+
+_COMBINATIONS = {"intersection": CCombination.kIntersection, "union": CCombination.kUnion,
+                 "difference": CCombination.kDifference}
+
+
+def combine_tables(a, a_accepting, b, b_accepting, str op):
+    """The minimal DFA of two byte DFAs combined (C++; the kernel of
+    ``constrain.automata.dfa`` intersect, union and complement_within).
+
+    ``a``, ``b``: int32 ``[n, 256]`` tables (-1 for no transition), non-empty, with their
+    accepting flags; ``op``: ``"intersection"``, ``"union"`` or ``"difference"`` (the strings
+    of ``b`` not in ``a``). Returns ``(table [m, 256] int32, accepting [m] bool)``, numbered
+    breadth-first from the start in byte order; m = 0 for the empty language.
+    """
+    if op not in _COMBINATIONS:
+        raise ValueError(f"unknown combination {op!r}")
+    cdef CCombination how = _COMBINATIONS[op]
+    cdef CDfaTable ta = _dfa_table(a)
+    cdef CDfaTable tb = _dfa_table(b)
+    ta.accepting = _vector_uint8(a_accepting)
+    tb.accepting = _vector_uint8(b_accepting)
+    cdef CDfaTable out
+    with nogil:
+        out = c_combine(ta, tb, how)
+    return (_table_to_numpy(out),
+            _to_numpy(out.accepting.data(), out.accepting.size(), np.uint8).astype(bool))
 
 
 def residual_classes(dfas):

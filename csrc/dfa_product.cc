@@ -1,5 +1,6 @@
 #include "dfa_product.h"
 
+#include <numeric>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -36,6 +37,97 @@ DfaProduct product(const DfaTable& a, int32_t sink_a, const DfaTable& b, int32_t
     }
   }
   out.table.num_states = static_cast<int32_t>(out.left.size());
+  return out;
+}
+
+namespace {
+
+constexpr int kBytes = 256;
+
+// Numbers the bytes so that two get the same class iff their columns are equal in both tables
+// (-1 included); classes in order of their first byte. Returns the class count.
+int32_t byte_classes(const DfaTable& a, const DfaTable& b, std::vector<int32_t>* class_of) {
+  std::vector<uint64_t> hash(kBytes, 1469598103934665603ull);
+  for (const DfaTable* t : {&a, &b})
+    for (size_t i = 0; i < t->table.size(); i += kBytes)
+      for (int c = 0; c < kBytes; ++c)
+        hash[c] = (hash[c] ^ static_cast<uint32_t>(t->table[i + c])) * 1099511628211ull;
+  auto same_column = [&](int x, int y) {
+    for (const DfaTable* t : {&a, &b})
+      for (size_t i = 0; i < t->table.size(); i += kBytes)
+        if (t->table[i + x] != t->table[i + y]) return false;
+    return true;
+  };
+  std::vector<int> first;  // class -> its first byte
+  std::unordered_multimap<uint64_t, int32_t> by_hash;
+  class_of->assign(kBytes, -1);
+  for (int c = 0; c < kBytes; ++c) {
+    auto range = by_hash.equal_range(hash[c]);
+    for (auto it = range.first; it != range.second && (*class_of)[c] < 0; ++it)
+      if (same_column(first[it->second], c)) (*class_of)[c] = it->second;
+    if ((*class_of)[c] < 0) {
+      (*class_of)[c] = static_cast<int32_t>(first.size());
+      by_hash.emplace(hash[c], (*class_of)[c]);
+      first.push_back(c);
+    }
+  }
+  return static_cast<int32_t>(first.size());
+}
+
+// `t` over the byte classes, with a sink state t.num_states for its missing transitions.
+DfaTable reduced_with_sink(const DfaTable& t, const std::vector<int32_t>& class_of, int32_t k) {
+  DfaTable out;
+  out.num_states = t.num_states + 1;
+  out.num_letters = k;
+  out.table.assign(static_cast<size_t>(out.num_states) * k, t.num_states);
+  for (int32_t s = 0; s < t.num_states; ++s)
+    for (int c = 0; c < kBytes; ++c) {
+      const int32_t to = t.table[static_cast<size_t>(s) * kBytes + c];
+      if (to >= 0) out.table[static_cast<size_t>(s) * k + class_of[c]] = to;
+    }
+  return out;
+}
+
+void check_byte_dfa(const DfaTable& t) {
+  if (t.num_letters != kBytes || t.num_states <= 0 ||
+      t.table.size() != static_cast<size_t>(t.num_states) * kBytes ||
+      t.accepting.size() != static_cast<size_t>(t.num_states))
+    throw std::invalid_argument("combine: operands must be non-empty byte DFAs");
+  for (int32_t to : t.table)
+    if (to < -1 || to >= t.num_states) throw std::invalid_argument("combine: state out of range");
+}
+
+}  // namespace
+
+DfaTable combine(const DfaTable& a, const DfaTable& b, Combination op) {
+  check_byte_dfa(a);
+  check_byte_dfa(b);
+  std::vector<int32_t> class_of;
+  const int32_t k = byte_classes(a, b, &class_of);
+  const bool either = op == Combination::kUnion;
+  DfaProduct p = product(reduced_with_sink(a, class_of, k), a.num_states,
+                         reduced_with_sink(b, class_of, k), b.num_states,
+                         either || op == Combination::kDifference, either);
+  const size_t n = p.left.size();
+  p.table.accepting.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const bool in_a = p.left[i] < a.num_states && a.accepting[p.left[i]];
+    const bool in_b = p.right[i] < b.num_states && b.accepting[p.right[i]];
+    p.table.accepting[i] = op == Combination::kIntersection ? in_a && in_b
+                           : either                         ? in_a || in_b
+                                                            : in_b && !in_a;
+  }
+  std::vector<int32_t> order(k);
+  std::iota(order.begin(), order.end(), 0);  // classes are numbered by first byte already
+  const DfaTable m = minimize(p.table, 0, order);
+  DfaTable out;
+  out.num_states = m.num_states;
+  out.num_letters = kBytes;
+  out.accepting = m.accepting;
+  out.table.resize(static_cast<size_t>(m.num_states) * kBytes);
+  for (int32_t s = 0; s < m.num_states; ++s)
+    for (int c = 0; c < kBytes; ++c)
+      out.table[static_cast<size_t>(s) * kBytes + c] = m.table[static_cast<size_t>(s) * k + class_of[c]];
   return out;
 }
 

@@ -21,4 +21,13 @@ struct DfaProduct {
 DfaProduct product(const DfaTable& a, int32_t sink_a, const DfaTable& b, int32_t sink_b,
                    bool a_may_die, bool b_may_die);
 
+enum class Combination { kIntersection, kUnion, kDifference };
+
+// The minimal DFA of the strings in both / either of `a` and `b` (kDifference: in `b` but not in
+// `a`). Operands and result are byte DFAs: dense tables over 256 letters, -1 for no transition,
+// with accepting flags; the result is numbered breadth-first from its start (state 0),
+// successors in byte order, and has no states for the empty language. The product runs over
+// the byte classes no operand tells apart.
+DfaTable combine(const DfaTable& a, const DfaTable& b, Combination op);
+
 }  // namespace constrain
