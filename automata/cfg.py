@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Mapping, Union
+from typing import Iterable, Mapping, Union
 
 import numpy as np
 
@@ -151,15 +151,40 @@ def _terminal_dfas(cfg: Cfg, terminals, rules) -> dict[str, ByteDFA]:
     return dfas
 
 
+def productive_symbols(rules: dict, terminals: Iterable[str]) -> set:
+    """The productive ``terminals`` and the nonterminals of ``rules`` (lhs -> alternatives,
+    each a sequence of symbols) that derive a string of them. Linear in the grammar's size:
+    each alternative counts its symbols not yet known productive."""
+    productive = set(terminals)
+    missing = []     # per alternative: its symbols not yet productive, with repeats
+    waiting = {}     # symbol -> the alternatives that wait for it
+    lhs_of = []
+    queue = []
+    for lhs, alts in rules.items():
+        for alt in alts:
+            i = len(missing)
+            lhs_of.append(lhs)
+            missing.append(0)
+            for sym in alt:
+                if sym not in productive:
+                    missing[i] += 1
+                    waiting.setdefault(sym, []).append(i)
+            if not missing[i]:
+                queue.append(lhs)
+    while queue:
+        sym = queue.pop()
+        if sym in productive:
+            continue
+        productive.add(sym)
+        for i in waiting.pop(sym, ()):
+            missing[i] -= 1
+            if not missing[i]:
+                queue.append(lhs_of[i])
+    return productive
+
+
 def _productive_rules(cfg: Cfg, rules, dfas):
-    productive = {name for name, dfa in dfas.items() if not dfa.is_empty}
-    changed = True
-    while changed:
-        changed = False
-        for lhs, alts in rules.items():
-            if lhs not in productive and any(all(s in productive for s in a) for a in alts):
-                productive.add(lhs)
-                changed = True
+    productive = productive_symbols(rules, (n for n, dfa in dfas.items() if not dfa.is_empty))
     if START not in productive:
         raise GrammarError(f"the grammar's language is empty: rule {cfg.start!r}"
                            f"{cfg.where(cfg.start)} derives no finite string")

@@ -39,7 +39,7 @@ from referencing.jsonschema import DRAFT202012
 
 from constrain.errors import GrammarError, SchemaError
 
-from .cfg import Cfg
+from .cfg import Cfg, productive_symbols
 from .dfa import ByteDFA, dfa_from_strings
 from .regex import CharSet, ast_to_dfa, concat, repeat
 
@@ -91,6 +91,11 @@ STANDARD_FORMATS = frozenset((
     "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname",
     "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template",
     "json-pointer", "relative-json-pointer", "regex"))
+# What valid() decides itself (see _valid_simple): assertions on the value alone, and
+# annotations that assert nothing.
+_SIMPLE_KEYWORDS = frozenset((
+    "type", "enum", "const", "$ref", "title", "description", "default", "examples",
+    "$comment", "deprecated", "readOnly", "writeOnly", "$defs", "definitions", "$schema"))
 _NUMBER_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
 _STRING_KEYS = ("minLength", "maxLength", "pattern", "format")
 
@@ -586,6 +591,9 @@ class _Compiler:
 
     def _valid(self, value, schema) -> bool:
         """valid's work."""
+        simple = self._valid_simple(value, schema)
+        if simple is not None:
+            return simple
         if id(schema) in self._synth:
             if set(schema) == {"not"}:
                 return not self.valid(value, schema["not"])
@@ -602,6 +610,36 @@ class _Compiler:
                                                 format_checker=self._checker)
             self._validators[ptr] = v
         return v.is_valid(value)
+
+    def _valid_simple(self, value, schema) -> Optional[bool]:
+        """``valid`` decided without the validator for a document schema of only ``type``,
+        ``enum``, ``const``, annotations and a ``$ref`` within the document (the common
+        wrapper of an enum definition); None for any other schema."""
+        if (not isinstance(schema, dict) or id(schema) in self._synth
+                or not schema.keys() <= _SIMPLE_KEYWORDS):
+            return None
+        if "type" in schema:
+            types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            kind = _json_type(value)
+            if not any(t == kind or (t == "number" and kind in ("integer", "nonint"))
+                       for t in types):
+                return False
+        if "const" in schema and not _json_equal(value, schema["const"]):
+            return False
+        if "enum" in schema and not any(_json_equal(value, x) for x in schema["enum"]):
+            return False
+        if "$ref" not in schema:
+            return True
+        pending = self.__dict__.setdefault("_valid_pending", set())
+        if id(schema) in pending:  # a loop of references: leave it to the validator
+            return None
+        pending.add(id(schema))
+        try:
+            return self.valid(value, self.resolve(schema["$ref"], schema, "$ref"))
+        except _Unsupported:
+            return None
+        finally:
+            pending.discard(id(schema))
 
     # -- references ---------------------------------------------------------
 
@@ -2103,16 +2141,7 @@ class _Compiler:
                    origins=dict(self.origins))
 
     def check_productive(self, top: str) -> None:
-        productive: set = set()
-        changed = True
-        while changed:
-            changed = False
-            for lhs, alts in self.rules.items():
-                if lhs in productive:
-                    continue
-                if any(all(s in self.terminals or s in productive for s in a) for a in alts):
-                    productive.add(lhs)
-                    changed = True
+        productive = productive_symbols(self.rules, self.terminals)
         if top in productive:
             return
         # Report the first directly empty node reachable from the top, else the top.

@@ -162,3 +162,22 @@ def test_rollback_fork_reset_and_forced_bytes():
 def test_grammar_errors_name_the_problem(text, message):
     with pytest.raises(cn.GrammarError, match=message):
         cn.Grammar.from_lark(text)
+
+
+_SYMBOLS = st.sampled_from(["A", "B", "C", "D", "t", "u"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["A", "B", "C", "D"]),
+                       st.lists(st.lists(_SYMBOLS, max_size=3), max_size=3), max_size=4),
+       st.sets(st.sampled_from(["t", "u"])))
+def test_productive_symbols_equals_the_naive_fixpoint(rules, terminals):
+    from constrain.automata.cfg import productive_symbols
+    naive, changed = set(terminals), True
+    while changed:
+        changed = False
+        for lhs, alts in rules.items():
+            if lhs not in naive and any(all(s in naive for s in alt) for alt in alts):
+                naive.add(lhs)
+                changed = True
+    assert productive_symbols(rules, terminals) == naive

@@ -18,6 +18,8 @@ from typing import Dict, List, Literal, Optional, Union
 import jsonschema
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import constrain as cn
 from constrain.automata.json_schema import cfg_from_json_schema
@@ -804,3 +806,33 @@ def test_several_contains_on_one_array():
     check({"type": "array", "oneOf": [{"items": {"type": "integer"}}, {"items": {"type": "string"}},
                                       {"items": {"type": "boolean"}}]},
           [[1], ["a"], [True]], [[], [1, "a"], [None]], walks=8, min_complete=0)
+
+
+_SIMPLE_LEAVES = (st.none() | st.booleans() | st.integers(-3, 3)
+                  | st.sampled_from([1.0, 2.5, -0.0]) | st.sampled_from(["a", "b", ""]))
+_SIMPLE_VALUES = _SIMPLE_LEAVES | st.recursive(
+    _SIMPLE_LEAVES,
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.sampled_from("ab"), inner,
+                                                                 max_size=2),
+    max_leaves=4)
+_TYPES = st.sampled_from(["integer", "number", "string", "boolean", "null", "array", "object"])
+_SIMPLE_SCHEMAS = st.fixed_dictionaries({
+    "type": st.none() | _TYPES | st.lists(_TYPES, min_size=1, max_size=3, unique=True),
+    "enum": st.none() | st.lists(_SIMPLE_VALUES, min_size=1, max_size=4),
+    "const": st.none() | _SIMPLE_VALUES,
+    "description": st.none() | st.just("annotation"),
+}).map(lambda d: {k: v for k, v in d.items() if v is not None})
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SIMPLE_SCHEMAS, st.lists(_SIMPLE_VALUES, min_size=1, max_size=5), st.booleans())
+def test_validation_without_the_validator_agrees_with_it(target, values, wrapped):
+    # type/enum/const schemas, alone or behind a $ref wrapper with an annotation beside it,
+    # are decided by the compiler itself (_valid_simple): the same answers as jsonschema
+    values = values + target.get("enum", []) + ([target["const"]] if "const" in target else [])
+    root = {"$defs": {"t": target}, "$ref": "#/$defs/t", "description": "wrapper"}
+    c = _compiler(root)
+    schema = root if wrapped else target
+    for v in values:
+        expected = jsonschema.Draft202012Validator(root if wrapped else target).is_valid(v)
+        assert c.valid(v, schema) == expected, (schema, v)
