@@ -94,7 +94,7 @@ STANDARD_FORMATS = frozenset((
 # What valid() decides itself (see _valid_simple): assertions on the value alone, and
 # annotations that assert nothing.
 _SIMPLE_KEYWORDS = frozenset((
-    "type", "enum", "const", "$ref", "title", "description", "default", "examples",
+    "type", "enum", "const", "$ref", "allOf", "anyOf", "oneOf", "not", "title", "description", "default", "examples",
     "$comment", "deprecated", "readOnly", "writeOnly", "$defs", "definitions", "$schema"))
 _NUMBER_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
 _STRING_KEYS = ("minLength", "maxLength", "pattern", "format")
@@ -613,8 +613,9 @@ class _Compiler:
 
     def _valid_simple(self, value, schema) -> Optional[bool]:
         """``valid`` decided without the validator for a document schema of only ``type``,
-        ``enum``, ``const``, annotations and a ``$ref`` within the document (the common
-        wrapper of an enum definition); None for any other schema."""
+        ``enum``, ``const``, annotations, and ``$ref`` (within the document), ``allOf``,
+        ``anyOf``, ``oneOf``, ``not`` whose subschemas go through ``valid``: the usual
+        wrappers of enum definitions. None for any other schema."""
         if (not isinstance(schema, dict) or id(schema) in self._synth
                 or not schema.keys() <= _SIMPLE_KEYWORDS):
             return None
@@ -628,14 +629,21 @@ class _Compiler:
             return False
         if "enum" in schema and not any(_json_equal(value, x) for x in schema["enum"]):
             return False
-        if "$ref" not in schema:
-            return True
+        if not all(isinstance(schema.get(k, []), list) for k in ("allOf", "anyOf", "oneOf")):
+            return None
         pending = self.__dict__.setdefault("_valid_pending", set())
         if id(schema) in pending:  # a loop of references: leave it to the validator
             return None
         pending.add(id(schema))
-        try:
-            return self.valid(value, self.resolve(schema["$ref"], schema, "$ref"))
+        try:  # the subschemas through valid (memoised; the validator where not simple)
+            return ((("$ref" not in schema)
+                     or self.valid(value, self.resolve(schema["$ref"], schema, "$ref")))
+                    and all(self.valid(value, x) for x in schema.get("allOf", []))
+                    and ("anyOf" not in schema
+                         or any(self.valid(value, x) for x in schema["anyOf"]))
+                    and ("oneOf" not in schema
+                         or sum(self.valid(value, x) for x in schema["oneOf"]) == 1)
+                    and ("not" not in schema or not self.valid(value, schema["not"])))
         except _Unsupported:
             return None
         finally:
@@ -644,6 +652,17 @@ class _Compiler:
     # -- references ---------------------------------------------------------
 
     def resolve(self, ref: str, owner: dict, keyword: str):
+        """The schema ``ref`` (in ``owner``'s ``keyword``) points to, memoised per owner
+        and reference (lookups through the registry are slow); raises _Unsupported for a
+        reference that cannot be resolved or leaves the document."""
+        memo = self.__dict__.setdefault("_resolved", {})
+        key = (id(owner), ref, keyword)
+        if key not in memo:
+            memo[key] = (self._resolve(ref, owner, keyword), owner)  # (keeps owner alive)
+        return memo[key][0]
+
+    def _resolve(self, ref: str, owner: dict, keyword: str):
+        """resolve's work."""
         ptr = self.pointer(owner)
         base = self._base.get(id(owner), self._root_uri)
         try:

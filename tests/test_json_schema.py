@@ -824,15 +824,22 @@ _SIMPLE_SCHEMAS = st.fixed_dictionaries({
 }).map(lambda d: {k: v for k, v in d.items() if v is not None})
 
 
+_REF = {"$ref": "#/$defs/t"}
+_WRAPPERS = [None, {**_REF, "description": "wrapper"}, {"anyOf": [_REF, {"type": "string"}]},
+             {"oneOf": [_REF, {"type": "integer"}]}, {"allOf": [_REF, {"not": {"const": 0}}]},
+             {"not": _REF}]
+
+
 @settings(max_examples=300, deadline=None)
-@given(_SIMPLE_SCHEMAS, st.lists(_SIMPLE_VALUES, min_size=1, max_size=5), st.booleans())
-def test_validation_without_the_validator_agrees_with_it(target, values, wrapped):
-    # type/enum/const schemas, alone or behind a $ref wrapper with an annotation beside it,
-    # are decided by the compiler itself (_valid_simple): the same answers as jsonschema
+@given(_SIMPLE_SCHEMAS, st.lists(_SIMPLE_VALUES, min_size=1, max_size=5),
+       st.sampled_from(_WRAPPERS))
+def test_validation_without_the_validator_agrees_with_it(target, values, wrapper):
+    # type/enum/const schemas, alone or inside $ref/anyOf/oneOf/allOf/not wrappers, are
+    # decided by the compiler itself (_valid_simple): the same answers as jsonschema
     values = values + target.get("enum", []) + ([target["const"]] if "const" in target else [])
-    root = {"$defs": {"t": target}, "$ref": "#/$defs/t", "description": "wrapper"}
+    root = {"$defs": {"t": target}, **(wrapper or {})}
+    schema = root if wrapper else target
     c = _compiler(root)
-    schema = root if wrapped else target
     for v in values:
-        expected = jsonschema.Draft202012Validator(root if wrapped else target).is_valid(v)
+        expected = jsonschema.Draft202012Validator(root if wrapper else target).is_valid(v)
         assert c.valid(v, schema) == expected, (schema, v)
