@@ -1092,20 +1092,10 @@ class _Compiler:
                         reach.add(sym)
                         order.append(sym)
         assumed = {x for x in order if x not in self.rules}
-        found = set(assumed)
-        pending = [x for x in order if x in self.rules]
-        changed = True
-        while changed:
-            changed = False
-            rest = []
-            for x in pending:
-                if any(all(sym in found or sym in known or sym in self.terminals for sym in alt)
-                       for alt in self.rules[x]):
-                    found.add(x)
-                    changed = True
-                else:
-                    rest.append(x)
-            pending = rest
+        sub = {x: self.rules[x] for x in order if x in self.rules}
+        found = productive_symbols(sub, assumed | {
+            sym for alts in sub.values() for alt in alts for sym in alt
+            if sym in known or sym in self.terminals})
         if not assumed:
             known.update(found)
         return name in found
