@@ -2282,8 +2282,10 @@ def cfg_from_json_schema(schema, *, whitespace: str = "compact", max_whitespace:
     if not isinstance(schema, (dict, bool)):
         raise SchemaError(None, "#", f"a schema must be an object or a boolean, not "
                           f"{type(schema).__name__}")
-    compiler = _Compiler(upgrade_dependencies(schema), style, property_order, lenient,
-                         assert_format)
+    schema = upgrade_dependencies(schema)
+    if not lenient:  # (lenient reports each ignored keyword at each of its places)
+        schema = share_equal_subschemas(schema)
+    compiler = _Compiler(schema, style, property_order, lenient, assert_format)
     cfg = compiler.build()
     return cfg, list(compiler.notes)
 
@@ -2329,3 +2331,40 @@ def upgrade_dependencies(schema):
     elif legacy is not None:
         out["dependencies"] = legacy
     return out
+
+
+# Keys that give a schema an identity of its own: the registry finds it by them.
+_IDENTIFYING = ("$id", "$anchor", "$dynamicAnchor")
+
+
+def share_equal_subschemas(schema):
+    """A copy of ``schema`` in which equal objects and arrays (same content, key order
+    included, and same base URI) are one object. The compiler memoises nodes, proofs and
+    references by object identity, so a subschema repeated across a big schema is then
+    compiled once. Objects carrying ``$id``/``$anchor``/``$dynamicAnchor`` stay apart."""
+    table: dict = {}
+
+    def key_of(value):
+        if isinstance(value, (dict, list)):
+            return id(value)  # already shared: identity stands for content
+        if isinstance(value, float):
+            return (float, value.hex())  # (0.0 and -0.0 are equal, yet written apart)
+        return (type(value), value)
+
+    def share(value, base):
+        if isinstance(value, dict):
+            if isinstance(value.get("$id"), str):
+                base = urljoin(base, value["$id"]).split("#")[0]
+            out = {k: share(v, base) for k, v in value.items()}
+            if any(k in out for k in _IDENTIFYING):
+                return out
+            key = (base, tuple((k, key_of(v)) for k, v in out.items()))
+        elif isinstance(value, list):
+            out = [share(v, base) for v in value]
+            key = ("array", *map(key_of, out))
+        else:
+            return value
+        return table.setdefault(key, out)
+
+    return share(schema, ROOT_URI)
+

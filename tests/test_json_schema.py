@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import constrain as cn
-from constrain.automata.json_schema import cfg_from_json_schema
+from constrain.automata.json_schema import cfg_from_json_schema, share_equal_subschemas
 from constrain.errors import SchemaError
 
 FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
@@ -843,3 +843,74 @@ def test_validation_without_the_validator_agrees_with_it(target, values, wrapper
     for v in values:
         expected = jsonschema.Draft202012Validator(root if wrapper else target).is_valid(v)
         assert c.valid(v, schema) == expected, (schema, v)
+
+
+# -- equal subschemas shared (one object each, so compiled once) ---------------------------
+
+_IDENTIFYING_KEYS = ("$id", "$anchor", "$dynamicAnchor")
+
+json_trees = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 2) | st.sampled_from([0.0, -0.0, 1.0, "a", "b"]),
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(
+        st.sampled_from(["type", "items", "a", "b", "$anchor"]), kids, max_size=3),
+    max_leaves=14)
+
+
+def _strict(value):
+    """A form of ``value`` equal only for equal JSON: types, key order and -0.0 count."""
+    if isinstance(value, dict):
+        return ("object", tuple((k, _strict(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("array", tuple(map(_strict, value)))
+    if isinstance(value, float):
+        return (float, value.hex())
+    return (type(value), value)
+
+
+def _containers(value):
+    """Every object and array in ``value`` (one entry per place)."""
+    if isinstance(value, (dict, list)):
+        yield value
+        for child in (value.values() if isinstance(value, dict) else value):
+            yield from _containers(child)
+
+
+def _identified(value) -> bool:
+    """Whether an object in ``value`` carries a key that gives it an identity."""
+    return any(isinstance(c, dict) and any(k in c for k in _IDENTIFYING_KEYS)
+               for c in _containers(value))
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_trees)
+def test_equal_subschemas_become_one_object_and_nothing_else_changes(tree):
+    shared = share_equal_subschemas(tree)
+    assert _strict(shared) == _strict(tree)
+    places = list(_containers(shared))
+    for i, x in enumerate(places):
+        for y in places[:i]:
+            same_content = _strict(x) == _strict(y)
+            assert (x is y) == (same_content and not _identified(x)), (x, y)
+
+
+def test_subschemas_under_different_base_uris_stay_apart():
+    ref = {"items": {"$ref": "item"}}
+    schema = {"$defs": {"a": {"$id": "https://example.com/a/", "properties": {"p": ref}},
+                        "b": {"$id": "https://example.com/b/", "properties": {"p": dict(ref)}},
+                        "c": {"properties": {"p": dict(ref)}}, "d": {"properties": {"p": dict(ref)}}}}
+    defs = share_equal_subschemas(schema)["$defs"]
+    assert defs["a"]["properties"]["p"] is not defs["b"]["properties"]["p"]
+    assert defs["c"] is defs["d"]                       # same base, same content
+    assert defs["a"]["properties"]["p"] is not defs["c"]["properties"]["p"]
+
+
+def test_shared_subschemas_compile_to_the_same_language_at_each_place():
+    item = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 3}},
+            "required": ["n"]}
+    schema = {"type": "object", "properties": {"x": item, "y": json.loads(json.dumps(item))},
+              "required": ["x", "y"], "additionalProperties": False}
+    grammar = cn.Grammar.from_json_schema(schema)
+    assert grammar.matches('{"x":{"n":3},"y":{"n":4}}')
+    assert not grammar.matches('{"x":{"n":3},"y":{"n":2}}')
+    assert not grammar.matches('{"x":{"n":2},"y":{"n":3}}')
+
