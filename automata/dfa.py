@@ -178,6 +178,13 @@ def dfa_from_strings(strings: Iterable[bytes]) -> ByteDFA:
     words = sorted(set(bytes(s) for s in strings))
     if not words:
         return empty_dfa()
+    if len(words) == 1:  # a chain of states: already minimal and numbered breadth-first
+        word = np.frombuffer(words[0], dtype=np.uint8)
+        trans = np.full((len(word) + 1, 256), DEAD, dtype=np.int32)
+        trans[np.arange(len(word)), word] = np.arange(1, len(word) + 1, dtype=np.int32)
+        accepting = np.zeros(len(word) + 1, dtype=bool)
+        accepting[-1] = True
+        return ByteDFA(trans, accepting)
     # Build a trie from the sorted words: a word adds nodes for the bytes after its
     # longest common prefix with the previous word. Nodes are numbered in creation order.
     parents: list[int] = []

@@ -447,3 +447,19 @@ def test_reference_oracle_self_check():
     assert reference_viable_bytes("(?s).", b"\xe0\x80") is False  # overlong
     assert reference_viable_bytes("(?s).", b"\xed\xa0") is False  # surrogate
     assert reference_viable_bytes("(?s).", b"\xed\x9f") is True
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=12))
+def test_one_word_dfa_is_the_minimised_chain(word):
+    # oracle: the chain of states numbered backwards, then trimmed, minimised and renumbered
+    n = len(word)
+    trans = np.full((n + 1, 256), -1, dtype=np.int64)
+    for i, b in enumerate(word):
+        trans[n - i, b] = n - i - 1
+    accepting = np.zeros(n + 1, dtype=bool)
+    accepting[0] = True
+    expected = dfa.minimize(trans, accepting, start=n)
+    got = dfa.dfa_from_strings([word])
+    assert np.array_equal(got.transitions, expected.transitions)
+    assert np.array_equal(got.accepting, expected.accepting)
