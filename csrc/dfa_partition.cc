@@ -102,42 +102,64 @@ std::vector<int32_t> refine(const DfaTable& dfa, std::vector<int32_t> initial, i
     const int32_t t = dfa.table[static_cast<size_t>(s) * k + c];
     return t < 0 ? sink : t;
   };
-  // Predecessors under every letter, as one CSR keyed by letter * (n + 1) + target.
-  const size_t keys = static_cast<size_t>(k) * (n + 1);
-  std::vector<int32_t> pred_begin(keys + 1, 0);
-  for (int32_t s = 0; s <= n; ++s)
-    for (int32_t c = 0; c < k; ++c) ++pred_begin[static_cast<size_t>(c) * (n + 1) + target(s, c) + 1];
-  for (size_t key = 0; key < keys; ++key) pred_begin[key + 1] += pred_begin[key];
-  std::vector<int32_t> preds(pred_begin.back());
+  // The in-edges of every real state: letter and source of edge i into t for i in
+  // [in_begin[t], in_begin[t + 1]). The dead state's (the missing transitions) are never
+  // needed: it is never a splitter (below).
+  std::vector<int64_t> in_begin(static_cast<size_t>(n) + 1, 0);
+  for (int32_t s = 0; s < n; ++s)
+    for (int32_t c = 0; c < k; ++c)
+      if (target(s, c) != sink) ++in_begin[target(s, c) + 1];
+  for (int32_t t = 0; t < n; ++t) in_begin[t + 1] += in_begin[t];
+  std::vector<int32_t> in_letter(in_begin.back()), in_source(in_begin.back());
   {
-    std::vector<int32_t> fill(pred_begin.begin(), pred_begin.end() - 1);
-    for (int32_t s = 0; s <= n; ++s)
-      for (int32_t c = 0; c < k; ++c) preds[fill[static_cast<size_t>(c) * (n + 1) + target(s, c)]++] = s;
+    std::vector<int64_t> fill(in_begin.begin(), in_begin.end() - 1);
+    for (int32_t s = 0; s < n; ++s)
+      for (int32_t c = 0; c < k; ++c) {
+        const int32_t t = target(s, c);
+        if (t == sink) continue;
+        const int64_t i = fill[t]++;
+        in_letter[i] = c, in_source[i] = s;
+      }
   }
 
+  // Every state has a successor on every letter (the dead state included), so the partition
+  // is stable under the union of all blocks; stable under every other block, it is then stable
+  // under the dead state's block too (Hopcroft's lemma). So that block, a single state that
+  // never splits, is never a splitter.
   initial.push_back(n_blocks);  // the dead state, alone
   RefinablePartition partition(initial, n_blocks + 1);
   std::vector<int32_t> work;
-  for (int32_t b = 0; b <= n_blocks; ++b) work.push_back(b);
+  for (int32_t b = 0; b < n_blocks; ++b) work.push_back(b);
   std::vector<uint8_t> in_work(n_blocks + 1, 1);
+  in_work[n_blocks] = 0;
+  // Per splitter, the sources of its in-edges grouped by letter: only letters that occur are
+  // visited (the tables of literal keys are sparse, with a hundred letters).
+  std::vector<std::vector<int32_t>> sources_by_letter(k);
+  std::vector<int32_t> letters;
   while (!work.empty()) {
     const int32_t splitter_block = work.back();
     work.pop_back();
     in_work[splitter_block] = 0;
-    const std::vector<int32_t> splitter = partition.members(splitter_block);
-    for (int32_t c = 0; c < k; ++c) {
-      const int32_t* begin = &pred_begin[static_cast<size_t>(c) * (n + 1)];
-      for (int32_t t : splitter)
-        for (int32_t p = begin[t]; p < begin[t + 1]; ++p) partition.mark(preds[p]);
+    for (int32_t t : partition.members(splitter_block)) {
+      if (t == sink) continue;  // (a block that holds it is the sink's own, never a splitter)
+      for (int64_t i = in_begin[t]; i < in_begin[t + 1]; ++i) {
+        std::vector<int32_t>& sources = sources_by_letter[in_letter[i]];
+        if (sources.empty()) letters.push_back(in_letter[i]);
+        sources.push_back(in_source[i]);
+      }
+    }
+    for (int32_t c : letters) {
+      for (int32_t s : sources_by_letter[c]) partition.mark(s);
+      sources_by_letter[c].clear();
       partition.split([&](int32_t old_block, int32_t new_block) {
         in_work.push_back(0);
-        // Hopcroft: if the old block still waits, both halves must; else the smaller suffices.
         const int32_t add = in_work[old_block] || partition.size(new_block) <= partition.size(old_block)
                                 ? new_block
                                 : old_block;
         if (!in_work[add]) in_work[add] = 1, work.push_back(add);
       });
     }
+    letters.clear();
   }
   std::vector<int32_t> dense(partition.num_blocks(), -1), block(n);
   int32_t count = 0;
@@ -154,16 +176,48 @@ std::vector<int32_t> acceptance_blocks(const DfaTable& dfa) {
   return std::vector<int32_t>(dfa.accepting.begin(), dfa.accepting.end());
 }
 
-// States reachable from `seeds` along `edges` (adjacency lists).
-std::vector<uint8_t> reachable(const std::vector<std::vector<int32_t>>& edges,
-                               std::vector<int32_t> seeds) {
-  std::vector<uint8_t> seen(edges.size(), 0);
-  for (int32_t s : seeds) seen[s] = 1;
-  while (!seeds.empty()) {
-    const int32_t v = seeds.back();
-    seeds.pop_back();
-    for (int32_t w : edges[v])
-      if (!seen[w]) seen[w] = 1, seeds.push_back(w);
+// States reachable from `start` along the transitions of `dfa`.
+std::vector<uint8_t> reachable_from(const DfaTable& dfa, int32_t start) {
+  const int32_t k = dfa.num_letters;
+  std::vector<uint8_t> seen(dfa.num_states, 0);
+  std::vector<int32_t> stack = {start};
+  seen[start] = 1;
+  while (!stack.empty()) {
+    const int32_t v = stack.back();
+    stack.pop_back();
+    for (int32_t c = 0; c < k; ++c) {
+      const int32_t t = dfa.table[static_cast<size_t>(v) * k + c];
+      if (t >= 0 && !seen[t]) seen[t] = 1, stack.push_back(t);
+    }
+  }
+  return seen;
+}
+
+// States of `dfa` from which an accepting state is reachable.
+std::vector<uint8_t> reaching_acceptance(const DfaTable& dfa) {
+  const int32_t n = dfa.num_states, k = dfa.num_letters;
+  std::vector<int64_t> begin(static_cast<size_t>(n) + 1, 0);  // reversed edges, by target
+  for (int32_t t : dfa.table)
+    if (t >= 0) ++begin[t + 1];
+  for (int32_t t = 0; t < n; ++t) begin[t + 1] += begin[t];
+  std::vector<int32_t> source(begin.back());
+  {
+    std::vector<int64_t> fill(begin.begin(), begin.end() - 1);
+    for (int32_t s = 0; s < n; ++s)
+      for (int32_t c = 0; c < k; ++c) {
+        const int32_t t = dfa.table[static_cast<size_t>(s) * k + c];
+        if (t >= 0) source[fill[t]++] = s;
+      }
+  }
+  std::vector<uint8_t> seen(n, 0);
+  std::vector<int32_t> stack;
+  for (int32_t s = 0; s < n; ++s)
+    if (dfa.accepting[s]) seen[s] = 1, stack.push_back(s);
+  while (!stack.empty()) {
+    const int32_t v = stack.back();
+    stack.pop_back();
+    for (int64_t i = begin[v]; i < begin[v + 1]; ++i)
+      if (!seen[source[i]]) seen[source[i]] = 1, stack.push_back(source[i]);
   }
   return seen;
 }
@@ -202,18 +256,10 @@ DfaTable minimize(const DfaTable& dfa, int32_t start, const std::vector<int32_t>
   if (start < 0 || start >= n) throw std::invalid_argument("minimize: start state out of range");
   if (static_cast<int32_t>(letter_order.size()) != k)
     throw std::invalid_argument("minimize: the letter order must list every letter once");
-  std::vector<std::vector<int32_t>> forward(n), backward(n);
-  std::vector<int32_t> accepting_states;
-  for (int32_t s = 0; s < n; ++s) {
-    if (dfa.accepting[s]) accepting_states.push_back(s);
-    for (int32_t c = 0; c < k; ++c) {
-      const int32_t t = dfa.table[static_cast<size_t>(s) * k + c];
-      if (t >= n) throw std::invalid_argument("minimize: transition target out of range");
-      if (t >= 0) forward[s].push_back(t), backward[t].push_back(s);
-    }
-  }
-  const std::vector<uint8_t> from_start = reachable(forward, {start});
-  const std::vector<uint8_t> to_accept = reachable(backward, accepting_states);
+  for (int32_t t : dfa.table)
+    if (t >= n) throw std::invalid_argument("minimize: transition target out of range");
+  const std::vector<uint8_t> from_start = reachable_from(dfa, start);
+  const std::vector<uint8_t> to_accept = reaching_acceptance(dfa);
   DfaTable out;
   out.num_letters = k;
   if (!from_start[start] || !to_accept[start]) return out;

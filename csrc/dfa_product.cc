@@ -18,12 +18,23 @@ DfaProduct product(const DfaTable& a, int32_t sink_a, const DfaTable& b, int32_t
   };
   DfaProduct out;
   out.table.num_letters = k;
-  std::unordered_map<int64_t, int32_t> id_of;
+  // Pair -> product state: a dense array when the pairs are few (the common case), else a map.
+  const int64_t pairs = static_cast<int64_t>(a.num_states) * b.num_states;
+  const bool dense = pairs <= (int64_t{1} << 22);
+  std::vector<int32_t> dense_id(dense ? pairs : 0, -1);
+  std::unordered_map<int64_t, int32_t> sparse_id;
   auto id = [&](int32_t sa, int32_t sb) {
     const int64_t code = static_cast<int64_t>(sa) * b.num_states + sb;
-    auto [it, inserted] = id_of.emplace(code, static_cast<int32_t>(out.left.size()));
-    if (inserted) out.left.push_back(sa), out.right.push_back(sb);
-    return it->second;
+    const int32_t next = static_cast<int32_t>(out.left.size());
+    int32_t found;
+    if (dense) {
+      found = dense_id[code];
+      if (found < 0) found = dense_id[code] = next;
+    } else {
+      found = sparse_id.emplace(code, next).first->second;
+    }
+    if (found == next) out.left.push_back(sa), out.right.push_back(sb);
+    return found;
   };
   id(0, 0);
   for (size_t i = 0; i < out.left.size(); ++i) {
