@@ -471,8 +471,10 @@ def header_lines(every: SubsetResult, args, seconds: float, engines_line: str,
         f"- versions: {engines_line}",
         "- wall time (worker starts and restarts included): "
         + ", ".join(f"{k} {v:.0f} s" for k, v in spent.items()),
-        "- each engine in its own worker process; a compile or a schema's walks taking over "
-        f"{args.time_limit:g} s is killed and counted (timeout); a worker that dies is a crash",
+        "- each engine in its own worker process, which compiles a two-property schema once, "
+        "untimed, before the timed compiles (lazy imports are not a compile); a compile or a "
+        f"schema's walks taking over {args.time_limit:g} s is killed and counted (timeout); a "
+        "worker that dies is a crash",
         "- instances: keys in schema order for every engine (constrain compiled with the "
         "default `property_order=\"schema\"`); instances dropped: "
         + (", ".join(f"{k} ({n})" for k, n in sorted(every.dropped.items())) or "none")
