@@ -273,7 +273,7 @@ def set_cell(fig: Figure, engine: Optional[str], value: Optional[float], cell: s
 
 def jsonschemabench_figures(block: str) -> list[Figure]:
     """Per engine, from the 'all' rows of the JSONSchemaBench block: mask time p50 / p99 on
-    the instances, compile p50, schemas compiled, valid instances rejected; constrain's
+    the instances, compile p50 / p99, schemas compiled, valid instances rejected; constrain's
     invalid random walks."""
     mask50 = Figure("time per mask, p50 (JSONSchemaBench instances, llama3-128k)", "us", True,
                     "<= XGrammar")
@@ -281,6 +281,8 @@ def jsonschemabench_figures(block: str) -> list[Figure]:
                     "<= 0.5x the better peer")
     compile_p50 = Figure("schema compile p50, JSONSchemaBench (tokenizer ready)", "ms", True,
                          "<= 10 ms")
+    compile_p99 = Figure("schema compile p99, JSONSchemaBench (each engine over the schemas it "
+                         "compiled)", "ms", True, "<= 200 ms")
     compiled = Figure("JSONSchemaBench schemas compiled", "", False, ">= 95%")
     rejected = Figure("valid instances wrongly rejected (JSONSchemaBench: hypothesis-jsonschema "
                       "instances)", "", True, "0")
@@ -288,7 +290,8 @@ def jsonschemabench_figures(block: str) -> list[Figure]:
                        "walks that fail validation)", "", True, "0")
     for row in rows_of(block, "compile p50 ms", "subset", "all"):
         engine = engine_of(row.get("engine", ""))
-        set_cell(compile_p50, engine, number(row["compile p50 ms"]), f"{row['compile p50 ms']} ms")
+        for fig, column in ((compile_p50, "compile p50 ms"), (compile_p99, "compile p99 ms")):
+            set_cell(fig, engine, number(row[column]), f"{row[column]} ms")
         done = re.match(r"([\d,]+)\s*\((\d+)%\)", row.get("compiled", ""))
         if done:
             set_cell(compiled, engine, float(done.group(2)),
@@ -303,7 +306,7 @@ def jsonschemabench_figures(block: str) -> list[Figure]:
         total = (row.get("walks finished") or "").split("/")[0]
         set_cell(walks_bad, "constrain", number(row["invalid walks"]),
                  f"{row['invalid walks']} / {total}")
-    figures = [mask50, mask99, compile_p50, compiled, rejected, walks_bad]
+    figures = [mask50, mask99, compile_p50, compile_p99, compiled, rejected, walks_bad]
     for fig in figures:
         fig.command = command_of(block)
     return figures
