@@ -45,8 +45,8 @@ from .regex import CharSet, ast_to_dfa, concat, repeat
 
 from .dfa import complement_within, intersect, union
 
-from .json_leaves import (FormatUnsupported, NumberUnsupported, format_dfa, json_chars_dfa,
-                          json_number_dfa, json_string_dfa, pattern_content_dfa,
+from .json_leaves import (SUPPORTED_FORMATS, FormatUnsupported, NumberUnsupported, format_dfa,
+                          json_chars_dfa, json_number_dfa, json_string_dfa, pattern_content_dfa,
                           pattern_is_vacuous)
 from .regex import parse_regex
 
@@ -356,6 +356,26 @@ def _plain_facts(d: dict) -> _Facts:
                   counts.get("minProperties", 0), counts.get("maxProperties"))
 
 
+@functools.lru_cache(maxsize=None)
+def exact_format_checker() -> jsonschema.FormatChecker:
+    """Draft 2020-12's format checker with every format the compiler supports checked by
+    its own automaton: enum and const values are then judged as the grammar judges other
+    strings, whatever optional packages jsonschema finds (without ``fqdn``, ``jsonpointer``
+    ... its checker passes any string as a hostname, a JSON pointer ...)."""
+    checker = jsonschema.FormatChecker(
+        formats=jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers)
+    for name in SUPPORTED_FORMATS:
+        checker.checks(name)(functools.partial(_conforms, name))
+    return checker
+
+
+def _conforms(name: str, value) -> bool:
+    """Whether ``value`` satisfies format ``name`` (formats constrain strings only)."""
+    if not isinstance(value, str):
+        return True
+    return format_dfa(name).matches(value.encode("utf-8", "surrogatepass"))
+
+
 # ---------------------------------------------------------------------------
 # The compiler
 
@@ -399,7 +419,7 @@ class _Compiler:
             self.registry = self.registry.crawl()
         except Exception:  # malformed subschemas: reported where the compiler meets them
             pass
-        checker = jsonschema.Draft202012Validator.FORMAT_CHECKER if assert_format else None
+        checker = exact_format_checker() if assert_format else None
         self._checker = checker
         self._root_validator = jsonschema.Draft202012Validator(
             schema, registry=self.registry, format_checker=checker)

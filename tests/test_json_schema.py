@@ -914,3 +914,28 @@ def test_shared_subschemas_compile_to_the_same_language_at_each_place():
     assert not grammar.matches('{"x":{"n":3},"y":{"n":2}}')
     assert not grammar.matches('{"x":{"n":2},"y":{"n":3}}')
 
+
+
+# -- enum/const values judged by the compiler's own format automata --------------------------
+
+@pytest.mark.parametrize("fmt, values", [
+    ("hostname", ["-bad-", "good.example", "a..b"]),
+    ("json-pointer", ["0", "/a", "/a~2"]),
+    ("uri", ["no scheme", "https://x.org/a"]),
+    ("duration", ["P1Y", "P", "PT1.5S"]),
+    ("email", ["no-at", "a@b.org"]),
+    ("date-time", ["2020-01-01T00:00:00Z", "2020-13-01T00:00:00Z"]),
+])
+def test_enum_values_with_a_format_are_judged_as_format_strings_are(fmt, values):
+    # whatever optional packages jsonschema finds (fqdn, jsonpointer, ...): an enum value
+    # is in the language iff the format's own grammar accepts it
+    plain = cn.Grammar.from_json_schema({"type": "string", "format": fmt})
+    listed = cn.Grammar.from_json_schema({"type": "string", "format": fmt, "enum": values})
+    const = [cn.Grammar.from_json_schema({"type": "string", "format": fmt, "const": v})
+             if plain.matches(json.dumps(v)) else None for v in values]
+    assert any(plain.matches(json.dumps(v)) for v in values)
+    assert not all(plain.matches(json.dumps(v)) for v in values)
+    for v, c in zip(values, const):
+        assert listed.matches(json.dumps(v)) == plain.matches(json.dumps(v)), v
+        if c is not None:
+            assert c.matches(json.dumps(v))
