@@ -51,7 +51,9 @@ setup(
     extras_require={
         # hypothesis-jsonschema 0.23.1 relies on hypothesis internals that later releases
         # removed (6.170 breaks it); 6.155.2 is the newest release checked here.
-        "test": ["pytest", "hypothesis>=6.100,<=6.155.2", "scipy", "hypothesis-jsonschema"],
+        # jsonpointer, rfc3339-validator: jsonschema's format checks that tests use as oracles
+        "test": ["pytest", "hypothesis>=6.100,<=6.155.2", "scipy", "hypothesis-jsonschema",
+                 "jsonpointer", "rfc3339-validator"],
         "bench": ["xgrammar", "llguidance", "outlines-core", "matplotlib"],
     },
     entry_points={"console_scripts": ["constrain=constrain.cli:main"],

@@ -126,6 +126,16 @@ _PATTERNS = [("a", "a"), ("^a", r"\Aa"), ("b$", r"b\Z"), ("^[a-c]*$", r"\A[a-c]*
 _FORMATS = ["date", "ipv4", "ipv6", "json-pointer", "uuid"]
 
 
+def test_the_oracle_checks_the_formats_it_judges():
+    # jsonschema passes any string for a format whose optional package is missing; the test
+    # extra installs them (jsonpointer, rfc3339-validator), and this says so if one is gone
+    assert not FORMAT_CHECKER.conforms("0", "json-pointer"), "pip install jsonpointer"
+    assert not FORMAT_CHECKER.conforms("2020-01-01T25:00:00Z", "date-time"), \
+        "pip install rfc3339-validator"
+    for fmt in _FORMATS:
+        assert not FORMAT_CHECKER.conforms("not valid", fmt), fmt
+
+
 def _string_valid(s: str, lo: int, hi: int | None, oracle: str | None,
                   fmt: str | None) -> bool:
     schema: dict = {"type": "string", "minLength": lo}
