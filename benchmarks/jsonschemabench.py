@@ -80,6 +80,30 @@ def validator(schema):
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
+def exact_validator(schema):
+    """``validator`` over exact numbers, the judge of constrain's random walks: the schema and
+    the judged texts are read with ``decimal.Decimal`` for every non-integer, so that a number
+    is judged by its decimal value, as the grammar judges it (docs/JSON_SCHEMA.md), not after
+    rounding to a float (which overflows past ~1e308, and makes 74862629757.65 no multiple of
+    0.01). Judge texts parsed by ``parse_exact``."""
+    base = jsonschema.Draft202012Validator
+    types = base.TYPE_CHECKER.redefine("integer", _is_integer)
+    cls = jsonschema.validators.extend(base, type_checker=types)
+    return cls(parse_exact(json.dumps(schema)), format_checker=base.FORMAT_CHECKER)
+
+
+def parse_exact(text):
+    """JSON with non-integers as ``decimal.Decimal``."""
+    return json.loads(text, parse_float=Decimal)
+
+
+def _is_integer(checker, value) -> bool:
+    """2020-12 "integer": a number with no fractional part (1.0 included), decimals too."""
+    if isinstance(value, Decimal):
+        return value.is_finite() and value == value.to_integral_value()
+    return jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(value, "integer")
+
+
 def compact(value) -> str:
     """Compact JSON with floats in positional notation (the number style of the grammars)."""
     if isinstance(value, float):
@@ -198,7 +222,7 @@ class ConstrainSession(SchemaSession):
 
         Returns ``{"finished": n, "invalid": [first 200 bytes of each invalid text]}``.
         """
-        check = validator(schema)
+        check = exact_validator(schema)
         rng = np.random.default_rng(seed)
         finished, invalid = 0, []
         for _ in range(count):
@@ -207,7 +231,7 @@ class ConstrainSession(SchemaSession):
                 continue
             finished += 1
             try:
-                ok = check.is_valid(json.loads(text))
+                ok = check.is_valid(parse_exact(text))
             except ValueError:
                 ok = False
             if not ok:

@@ -13,7 +13,8 @@ import types
 
 import pytest
 
-from benchmarks.jsonschemabench import EngineResult, Harness, run_subset, shared_instances
+from benchmarks.jsonschemabench import (EngineResult, Harness, exact_validator, parse_exact,
+                                         run_subset, shared_instances)
 from benchmarks.schema_engines import SchemaSession, schema_order, short_message
 from benchmarks.workers import Worker, WorkerCrashed, WorkerError, WorkerTimeout
 
@@ -137,3 +138,15 @@ def test_schema_order_uses_the_branch_the_value_validates():
                         {"properties": {"k": {}, "s": {"type": "string"}}}]}
     assert list(schema_order({"s": "x", "k": 1}, schema)) == ["k", "s"]
     assert list(schema_order({"k": 1, "n": 2}, schema)) == ["n", "k"]
+
+
+def test_walks_are_judged_on_exact_decimal_numbers():
+    money = exact_validator({"type": "number", "multipleOf": 0.01, "maximum": 99999999999.99})
+    assert money.is_valid(parse_exact("74862629757.65"))   # a float would miss 0.01's grid
+    assert not money.is_valid(parse_exact("74862629757.655"))
+    assert not money.is_valid(parse_exact("99999999999.991"))
+    year = exact_validator({"type": "integer", "minimum": 0})
+    assert year.is_valid(parse_exact("9" * 500 + ".0"))     # a float would overflow to inf
+    assert not year.is_valid(parse_exact("1.5"))
+    assert not year.is_valid(parse_exact("-1.0"))
+    assert not year.is_valid(parse_exact("true"))
