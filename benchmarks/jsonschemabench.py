@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import json
+import re
 import sys
 import time
 import warnings
@@ -73,10 +75,11 @@ def load_schema(path: Path):
 
 
 def validator(schema):
-    """Draft 2020-12 validation with formats checked, the definition of the language
-    (DESIGN.md section 1), whatever draft the schema names: under draft 4, for example, 1.0 is
-    not an integer, under 2020-12 it is."""
-    cls = jsonschema.Draft202012Validator
+    """Draft 2020-12 validation with formats checked and ECMA-262 patterns, the definition of
+    the language (DESIGN.md section 1), whatever draft the schema names: under draft 4, for
+    example, 1.0 is not an integer, under 2020-12 it is. (jsonschema's own pattern check runs
+    Python's re, whose \\d and \\w take any Unicode digit or letter: ``ecma_regex``.)"""
+    cls = _validator_class(exact=False)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
@@ -86,10 +89,81 @@ def exact_validator(schema):
     is judged by its decimal value, as the grammar judges it (docs/JSON_SCHEMA.md), not after
     rounding to a float (which overflows past ~1e308, and makes 74862629757.65 no multiple of
     0.01). Judge texts parsed by ``parse_exact``."""
+    cls = _validator_class(exact=True)
+    return cls(parse_exact(json.dumps(schema)), format_checker=cls.FORMAT_CHECKER)
+
+
+@functools.lru_cache(maxsize=None)
+def _validator_class(exact: bool):
+    """Draft202012Validator with ECMA-262 patterns; ``exact``: decimals count as integers."""
     base = jsonschema.Draft202012Validator
-    types = base.TYPE_CHECKER.redefine("integer", _is_integer)
-    cls = jsonschema.validators.extend(base, type_checker=types)
-    return cls(parse_exact(json.dumps(schema)), format_checker=base.FORMAT_CHECKER)
+    types = base.TYPE_CHECKER.redefine("integer", _is_integer) if exact else base.TYPE_CHECKER
+    return jsonschema.validators.extend(
+        base, validators={"pattern": _pattern, "patternProperties": _pattern_properties,
+                          "additionalProperties": _additional_properties},
+        type_checker=types)
+
+
+def _pattern(validator, pattern, instance, schema):
+    """The ``pattern`` keyword, by ``ecma_regex``."""
+    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator, patterns, instance, schema):
+    """The ``patternProperties`` keyword, by ``ecma_regex``."""
+    if validator.is_type(instance, "object"):
+        for pattern, subschema in patterns.items():
+            for key, value in instance.items():
+                if ecma_regex(pattern).search(key):
+                    yield from validator.descend(value, subschema, path=key,
+                                                 schema_path=pattern)
+
+
+def _additional_properties(validator, additional, instance, schema):
+    """The ``additionalProperties`` keyword, keys matched against ``patternProperties`` by
+    ``ecma_regex``."""
+    if not validator.is_type(instance, "object"):
+        return
+    named, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
+    extras = [key for key in instance if key not in named
+              and not any(ecma_regex(p).search(key) for p in patterns)]
+    if validator.is_type(additional, "object"):
+        for key in extras:
+            yield from validator.descend(instance[key], additional, path=key)
+    elif additional is False and extras:
+        yield jsonschema.ValidationError(f"additional properties {extras!r} are not allowed")
+
+
+# ECMA-262's character class escapes, as the bodies of Python character classes.
+_ECMA_CLASSES = {"d": "0-9", "w": "A-Za-z0-9_",
+                 "s": "\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"}
+
+
+@functools.lru_cache(maxsize=None)
+def ecma_regex(pattern: str) -> "re.Pattern":
+    """``pattern`` compiled by Python's re with ECMA-262's \\d, \\w, \\s (ASCII digits and
+    word characters; ECMA white space and line terminators) and their negations in place of
+    re's Unicode classes. (A negated escape inside brackets, [\\D...], is left to re.)"""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            escape = pattern[i + 1]
+            body = _ECMA_CLASSES.get(escape.lower())
+            if body is not None and not (in_class and escape.isupper()):
+                out.append(body if in_class else ("[^%s]" if escape.isupper() else "[%s]") % body)
+            else:
+                out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if c == "[" and not in_class:
+            in_class = True
+        elif c == "]" and in_class:
+            in_class = False
+        out.append(c)
+        i += 1
+    return re.compile("".join(out))
 
 
 def parse_exact(text):

@@ -13,8 +13,8 @@ import types
 
 import pytest
 
-from benchmarks.jsonschemabench import (EngineResult, Harness, exact_validator, parse_exact,
-                                         run_subset, shared_instances)
+from benchmarks.jsonschemabench import (EngineResult, Harness, ecma_regex, exact_validator,
+                                         parse_exact, run_subset, shared_instances, validator)
 from benchmarks.schema_engines import SchemaSession, schema_order, short_message
 from benchmarks.workers import Worker, WorkerCrashed, WorkerError, WorkerTimeout
 
@@ -150,3 +150,17 @@ def test_walks_are_judged_on_exact_decimal_numbers():
     assert not year.is_valid(parse_exact("1.5"))
     assert not year.is_valid(parse_exact("-1.0"))
     assert not year.is_valid(parse_exact("true"))
+
+
+def test_instances_are_judged_with_ecma_262_patterns():
+    digits = validator({"pattern": r"^\d+$"})
+    assert digits.is_valid("12") and not digits.is_valid("୭೯")    # Python's \d takes both
+    assert validator({"pattern": r"^\s$"}).is_valid("\ufeff")     # ECMA white space
+    assert not validator({"pattern": r"^\s$"}).is_valid("\x1c")   # Python white space only
+    assert not validator({"pattern": r"^\D$"}).is_valid("7")
+    assert validator({"pattern": r"^a\\d$"}).is_valid("a\\d")    # an escaped backslash
+    words = {"patternProperties": {r"^\w+$": {"type": "integer"}}}
+    assert validator(words).is_valid({"é": "x"}) and not validator(words).is_valid({"e": "x"})
+    closed = {**words, "additionalProperties": False}
+    assert not validator(closed).is_valid({"é": 1}) and validator(closed).is_valid({"e": 1})
+    assert ecma_regex(r"[\w.]").pattern == "[A-Za-z0-9_.]"
