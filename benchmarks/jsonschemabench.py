@@ -167,8 +167,16 @@ def ecma_regex(pattern: str) -> "re.Pattern":
 
 
 def parse_exact(text):
-    """JSON with non-integers as ``decimal.Decimal``."""
-    return json.loads(text, parse_float=Decimal)
+    """JSON with non-integers as ``decimal.Decimal`` (as a float where the exponent is past
+    Decimal's range, ~10^18: an unbounded number may be written 1e99999999999999999999)."""
+    return json.loads(text, parse_float=_decimal)
+
+
+def _decimal(text: str):
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return float(text)
 
 
 def _is_integer(checker, value) -> bool:

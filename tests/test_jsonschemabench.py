@@ -150,6 +150,7 @@ def test_walks_are_judged_on_exact_decimal_numbers():
     assert not year.is_valid(parse_exact("1.5"))
     assert not year.is_valid(parse_exact("-1.0"))
     assert not year.is_valid(parse_exact("true"))
+    assert exact_validator({"type": "number"}).is_valid(parse_exact("1e99999999999999999999"))
 
 
 def test_instances_are_judged_with_ecma_262_patterns():
