@@ -3,9 +3,10 @@
     python -m benchmarks [PART ...] [--full] [--markdown docs/PERFORMANCE.md]
 
 PART is any of regex, cfg, processor, speculative, jsonschemabench, suite, scaling (all of
-them when none is named). Each part is the ``main`` of its script, called in this process
-one after the other (never two at once), single-threaded (OMP / MKL / rayon threads set to
-1 unless already set), with the script's default settings, or bigger ones with ``--full``.
+them when none is named) and gpu (run only when named: it needs a CUDA device). Each part is
+the ``main`` of its script, called in this process one after the other (never two at once),
+single-threaded (OMP / MKL / rayon threads set to 1 unless already set), with the script's
+default settings, or bigger ones with ``--full``.
 Blocks go into ``--markdown`` (docs/PERFORMANCE.md); jsonschemabench and suite write into
 JSON_SCHEMA.md beside it, as their scripts do. Afterwards the ``summary`` block right after
 the title of the markdown file is rebuilt from the blocks now in both files, so it always
@@ -45,6 +46,7 @@ class Part:
     args: list[str] = field(default_factory=list)  # default run
     full_args: list[str] = field(default_factory=list)  # with --full
     schema_doc: bool = False  # writes JSON_SCHEMA.md rather than PERFORMANCE.md
+    default: bool = True  # run when no part is named
 
     def argv(self, full: bool, markdown: Optional[str]) -> list[str]:
         """The argument list passed to the script's ``main``."""
@@ -85,6 +87,9 @@ PARTS = [
     Part("scaling", "benchmarks.scaling",
          "mask / compile time and memory vs vocabulary size, and vs schema size",
          [], ["--full"]),
+    Part("gpu", "benchmarks.gpu_bench",
+         "bitmask apply time and generation throughput on a CUDA GPU (only when named)",
+         [], ["--repeat", "500", "--runs", "5"], default=False),
 ]
 PART_NAMES = [p.name for p in PARTS]
 
@@ -111,7 +116,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     unknown = [p for p in args.parts if p not in PART_NAMES]
     if unknown:
         parser.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PART_NAMES)}")
-    args.selected = [p for p in PARTS if not args.parts or p.name in args.parts]
+    args.selected = [p for p in PARTS if p.name in args.parts or (not args.parts and p.default)]
     if args.no_markdown:
         args.markdown = None
     return args

@@ -20,12 +20,16 @@ def test_help_runs():
         assert name in out.stdout
 
 
-def test_parts_default_to_all_in_order():
+def test_parts_default_to_all_in_order_but_gpu():
     args = cli.parse_args([])
-    assert [p.name for p in args.selected] == cli.PART_NAMES
     assert cli.PART_NAMES == ["regex", "cfg", "processor", "speculative", "jsonschemabench",
-                              "suite", "scaling"]
+                              "suite", "scaling", "gpu"]
+    assert [p.name for p in args.selected] == cli.PART_NAMES[:-1]
     assert args.markdown == "docs/PERFORMANCE.md" and not args.full
+
+
+def test_gpu_part_runs_when_named():
+    assert [p.name for p in cli.parse_args(["gpu", "regex"]).selected] == ["regex", "gpu"]
 
 
 def test_named_parts_keep_the_canonical_order():
@@ -54,7 +58,8 @@ def test_part_arguments():
 def test_parts_parse_their_arguments():
     """Each script's parser accepts the arguments the command passes (parsing only)."""
     from benchmarks import scaling
-    args = scaling.parse_args(cli.PARTS[-1].argv(True, "docs/PERFORMANCE.md"))
+    parts = {p.name: p for p in cli.PARTS}
+    args = scaling.parse_args(parts["scaling"].argv(True, "docs/PERFORMANCE.md"))
     assert args.full and args.walks == 5 and args.plots == "docs"
     assert scaling.parse_args([]).walks == 2
     from benchmarks import schema_scaling
@@ -70,6 +75,10 @@ def test_parts_parse_their_arguments():
     assert default.per_subset == 3 and not default.full
     assert default.engines == ["constrain", "xgrammar", "llguidance", "outlines-core"]
     assert jsonschemabench.parse_args(part.argv(True, "p.md")).full
+    from benchmarks import gpu_bench
+    gpu = gpu_bench.parse_args(parts["gpu"].argv(False, "p.md"))
+    assert gpu.device == "cuda" and gpu.batches == [1, 64, 1024] and gpu.markdown == "p.md"
+    assert gpu_bench.parse_args(parts["gpu"].argv(True, "p.md")).runs == 5
 
 
 SCHEMA_BLOCKS = """<!-- json-schema-suite:start -->
@@ -139,3 +148,29 @@ def test_summary_reads_blocks(tmp_path):
     assert "| 0 / 12 | 4 / 10 | 0 / 6 |" in rejected
     cli.write_summary(str(perf))
     assert perf.read_text().count("<!-- summary:start -->") == 1
+
+
+def test_gpu_bench_refuses_a_missing_cuda_device():
+    import torch
+    from benchmarks import gpu_bench
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(SystemExit, match="no CUDA device"):
+        gpu_bench.main([])
+
+
+def test_gpu_bench_runs_on_the_cpu(tokenizer_dir, capsys):
+    """The GPU benchmark's code, run small on the CPU: both tables, engines agreeing."""
+    pytest.importorskip("transformers")
+    from benchmarks import gpu_bench
+    tokenizer_dir("llama2-32k")
+    gpu_bench.main(["--device", "cpu", "--small", "--tokenizer", "llama2-32k", "--batches", "1", "3", "--repeat", "2",
+                    "--batch", "3", "--new-tokens", "6", "--runs", "1", "--vocab", "1000"])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ")]
+    assert rows[1].startswith("| 1 |") and rows[2].startswith("| 3 |")
+    if "XGrammar" in rows[0]:
+        assert rows[1].endswith("| yes |") and rows[2].endswith("| yes |")
+    through = rows[-1].split("|")
+    assert float(through[1].replace(",", "")) > 0 and float(through[2].replace(",", "")) > 0
+    assert through[4].strip() == "yes"
