@@ -335,11 +335,24 @@ def suite_figures(block: str) -> list[Figure]:
     return [right, rejected, accepted]
 
 
+def compile_only_figures(block: str) -> list[Figure]:
+    """Compile p50 / p99 and schemas compiled of a ``--compile-only`` JSONSchemaBench run
+    (none when there is no such block), named with the run's scope."""
+    if not block:
+        return []
+    scope = re.search(r"`; ([^;]+);", block)
+    figures = jsonschemabench_figures(block)[2:5]
+    for fig in figures:
+        fig.name += f"; compile-only run, {scope.group(1) if scope else 'see its block'}"
+    return figures
+
+
 def schema_figures(schema: dict[str, str]) -> list[Figure]:
     """The JSONSchemaBench and JSON-Schema-Test-Suite figures, every engine measured there."""
     bench = jsonschemabench_figures(schema.get("jsonschemabench", ""))
     suite = suite_figures(schema.get("json-schema-suite", ""))
-    return bench[:2] + bench[2:4] + suite + bench[4:]
+    wide = compile_only_figures(schema.get("jsonschemabench-compile", ""))
+    return bench[:2] + bench[2:4] + wide + suite + bench[4:]
 
 
 def ratio(fig: Figure) -> str:

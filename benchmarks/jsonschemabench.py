@@ -1,7 +1,7 @@
 """JSONSchemaBench: constrain, XGrammar, llguidance and outlines-core on the same schemas.
 
     python -m benchmarks.jsonschemabench [--per-subset 3 | --full] [--engines ...]
-        [--time-limit 10] [--markdown docs/JSON_SCHEMA.md]
+        [--time-limit 10] [--compile-only] [--markdown docs/JSON_SCHEMA.md]
 
 For every schema of every subset (or ``--per-subset`` of them, evenly spaced), tokenizer ready:
 
@@ -20,6 +20,10 @@ For every schema of every subset (or ``--per-subset`` of them, evenly spaced), t
 Each engine, and the drawing of instances, runs in its own worker process; one call (a compile,
 the walks of one schema, one draw) that takes more than ``--time-limit`` seconds kills the
 worker and counts as a timeout, so no schema can stall the run.
+
+``--compile-only`` skips the instances and the walks: the compile table alone, over many
+schemas (``--full --engines constrain --compile-only`` compiles all of them in about half an
+hour on one core), in a block of its own (``jsonschemabench-compile``).
 """
 
 from __future__ import annotations
@@ -422,6 +426,8 @@ class Harness:
 
     def draw(self, schema, count: int, seed: int, result: SubsetResult) -> dict:
         """The instances of ``schema`` (none if drawing timed out or crashed: counted)."""
+        if count == 0:
+            return {"texts": [], "sequences": []}
         try:
             drawn = self.call("drawing instances", self.source, "draw", schema, count, seed)
         except (WorkerTimeout, WorkerCrashed) as e:
@@ -555,9 +561,9 @@ def markdown(results: list[SubsetResult], args, seconds: float, engines_line: st
     every = SubsetResult("all")
     for r in results:
         every.add(r)
-    lines = (header_lines(every, args, seconds, engines_line, spent)
-             + compile_lines(results, every) + mask_lines(results, every)
-             + walk_lines(results, every))
+    lines = header_lines(every, args, seconds, engines_line, spent) + compile_lines(results, every)
+    if not args.compile_only:
+        lines += mask_lines(results, every) + walk_lines(results, every)
     return "\n".join(lines) + "\n"
 
 
@@ -565,13 +571,15 @@ def header_lines(every: SubsetResult, args, seconds: float, engines_line: str,
                  spent: Counter) -> list[str]:
     """The block's title and the settings of the run."""
     scope = "every schema" if args.full else f"{args.per_subset} schemas per subset"
+    work = ("compile only (no instances, no walks)" if args.compile_only else
+            f"up to {args.instances} hypothesis-jsonschema instances per schema "
+            f"({every.instances} usable; the same token sequences for every engine); {args.walks} "
+            f"random walks of constrain (at most {args.max_tokens} tokens) per schema")
     return [
-        "## JSONSchemaBench",
+        "## JSONSchemaBench" + (": compile times" if args.compile_only else ""),
         "",
         f"- command: `{args.command}`; {scope}; time limit {args.time_limit:g} s; tokenizer "
-        f"{args.tokenizer}; up to {args.instances} hypothesis-jsonschema instances per schema "
-        f"({every.instances} usable; the same token sequences for every engine); {args.walks} "
-        f"random walks of constrain (at most {args.max_tokens} tokens) per schema",
+        f"{args.tokenizer}; {work}",
         f"- machine: {machine_description()}{load_average()}; run time {seconds:.0f} s; "
         "one thread per engine, engines one after the other",
         f"- versions: {engines_line}",
@@ -673,8 +681,14 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--walks", type=int, default=2, help="constrain's random walks per schema")
     parser.add_argument("--instances", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=400)
+    parser.add_argument("--compile-only", action="store_true",
+                        help="compile times only (no instances, no walks), e.g. with --full; "
+                             "written to its own block of --markdown")
     parser.add_argument("--markdown")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.compile_only:
+        args.instances = args.walks = 0
+    return args
 
 
 def main(argv: Optional[list[str]] = None) -> None:
@@ -703,7 +717,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         for name, text in r.walks_invalid[:5]:
             print("INVALID WALK", r.name, name, text, file=sys.stderr)
     if args.markdown:
-        write_markdown(args.markdown, report, "jsonschemabench")
+        write_markdown(args.markdown, report,
+                       "jsonschemabench-compile" if args.compile_only else "jsonschemabench")
 
 
 if __name__ == "__main__":

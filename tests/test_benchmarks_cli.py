@@ -146,8 +146,34 @@ def test_summary_reads_blocks(tmp_path):
     rejected = rows["valid instances wrongly rejected (JSONSchemaBench: hypothesis-jsonschema "
                     "instances)"]
     assert "| 0 / 12 | 4 / 10 | 0 / 6 |" in rejected
+    assert not any("compile-only run" in name for name in rows)
     cli.write_summary(str(perf))
     assert perf.read_text().count("<!-- summary:start -->") == 1
+
+
+COMPILE_ONLY_BLOCK = """<!-- jsonschemabench-compile:start -->
+- command: `python -m benchmarks.jsonschemabench --full --compile-only`; every schema; time limit 10 s
+
+| subset | engine | schemas | compiled | of which with warnings | errors | timeouts | crashes | compile p50 ms | compile p99 ms | compile max ms | memory p50 KiB | top reasons not compiled |
+|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|
+| all | constrain | 100 | 99 (99%) | 0 | 1 | 0 | 0 | 5.0 | 300.0 | 900.0 | 5 | |
+<!-- jsonschemabench-compile:end -->
+"""
+
+
+def test_summary_shows_a_compile_only_run(tmp_path):
+    perf = tmp_path / "PERFORMANCE.md"
+    perf.write_text("# Performance\n")
+    (tmp_path / "JSON_SCHEMA.md").write_text(SCHEMA_BLOCKS + COMPILE_ONLY_BLOCK)
+    cli.write_summary(str(perf))
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in perf.read_text().splitlines()
+            if line.startswith("| ")}
+    p99 = rows["schema compile p99, JSONSchemaBench (each engine over the schemas it compiled)"
+               "; compile-only run, every schema"]
+    assert "| 300.0 ms | not measured |" in p99 and "<= 200 ms" in p99
+    assert "--full --compile-only" in p99
+    compiled = rows["JSONSchemaBench schemas compiled; compile-only run, every schema"]
+    assert "| 99 / 100 (99%) |" in compiled
 
 
 def test_gpu_bench_refuses_a_missing_cuda_device():

@@ -165,3 +165,20 @@ def test_instances_are_judged_with_ecma_262_patterns():
     closed = {**words, "additionalProperties": False}
     assert not validator(closed).is_valid({"é": 1}) and validator(closed).is_valid({"e": 1})
     assert ecma_regex(r"[\w.]").pattern == "[A-Za-z0-9_.]"
+
+
+def test_compile_only_writes_its_own_block(shared_dir, tokenizer_dir, tmp_path):
+    """--compile-only: the compile table alone, in the jsonschemabench-compile block."""
+    from benchmarks import jsonschemabench
+    tokenizer_dir("llama3-128k")
+    assert (shared_dir / "data" / "jsonschemabench" / "Github_trivial").is_dir()
+    md = tmp_path / "JSON_SCHEMA.md"
+    md.write_text("<!-- jsonschemabench:start -->\nkept\n<!-- jsonschemabench:end -->\n")
+    jsonschemabench.main(["--compile-only", "--engines", "constrain", "--subsets",
+                          "Github_trivial", "--per-subset", "2", "--markdown", str(md)])
+    text = md.read_text()
+    assert "<!-- jsonschemabench:start -->\nkept\n" in text
+    block = text.split("<!-- jsonschemabench-compile:start -->")[1]
+    assert "compile only (no instances, no walks)" in block
+    assert "| all | constrain | 2 | 2 (100%) |" in block
+    assert "mask p50" not in block and "random walks under its masks" not in block
