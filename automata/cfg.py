@@ -72,18 +72,14 @@ class CfgTables:
 
 def fingerprint(tables: CfgTables) -> str:
     """A sha256 of everything that defines the language of normalised tables."""
-    h = hashlib.sha256(b"constrain.CfgTables v2")
+    h = hashlib.sha256(b"constrain.CfgTables v3")
     arrays = [tables.rule_lhs, tables.rule_begin, tables.rhs, np.array([tables.start], np.int64)]
-    for dfa in tables.terminal_dfas:
-        # the transitions that exist, with their places (the others are -1): terminal tables
-        # are mostly empty, and hashing them whole dominated big grammars
-        flat = dfa.transitions.ravel()
-        where = np.flatnonzero(flat >= 0)
-        arrays += [np.array(dfa.transitions.shape, np.int64), where, flat[where], dfa.accepting]
     for a in arrays:
         data = np.ascontiguousarray(a).tobytes()
         h.update(len(data).to_bytes(8, "little"))
         h.update(data)
+    for dfa in tables.terminal_dfas:
+        h.update(dfa.digest)
     return h.hexdigest()
 
 

@@ -7,6 +7,8 @@ same language have identical arrays.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -31,6 +33,11 @@ class ByteDFA:
     transitions: np.ndarray
     accepting: np.ndarray
 
+    def __post_init__(self):
+        # Read-only: a DFA is a value (its digest is computed once).
+        self.transitions.flags.writeable = False
+        self.accepting.flags.writeable = False
+
     @property
     def n_states(self) -> int:
         """The number of states."""
@@ -40,6 +47,21 @@ class ByteDFA:
     def is_empty(self) -> bool:
         """True iff the language is empty."""
         return self.n_states == 0
+
+    @functools.cached_property
+    def digest(self) -> bytes:
+        """A sha256 of the arrays (equal for equal languages: the numbering is canonical).
+        Computed once per object: the arrays of a ByteDFA are never modified."""
+        h = hashlib.sha256(b"constrain.ByteDFA v1")
+        # the transitions that exist, with their places (the others are -1): terminal tables
+        # are mostly empty, and hashing them whole dominated big grammars
+        flat = self.transitions.ravel()
+        where = np.flatnonzero(flat >= 0)
+        for a in (np.array(self.transitions.shape, np.int64), where, flat[where], self.accepting):
+            data = np.ascontiguousarray(a).tobytes()
+            h.update(len(data).to_bytes(8, "little"))
+            h.update(data)
+        return h.digest()
 
     def _run(self, data: bytes) -> int:
         if self.n_states == 0:

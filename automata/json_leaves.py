@@ -157,20 +157,15 @@ def json_string_dfa(*, min_length: int = 0, max_length: int | None = None,
     formats = tuple(formats) + ((format,) if format is not None else ())
     if not patterns and not formats:
         return _counted_quoted(_unit(_JSON_CHAR), min_length, max_length)
-    parts = [format_dfa(f, leap_seconds=leap_seconds) for f in formats]
-    parts += [pattern_content_dfa(p) for p in patterns]
-    parts.sort(key=lambda d: d.n_states)
-    content = parts[0]
-    for p in parts[1:]:
-        if content.is_empty:
-            break
-        content = intersect(content, p)
-    if content.is_empty:
-        return content
     if max_length is not None and max_length > SPELLED_LENGTHS:
+        content = _content_dfa(formats, patterns, leap_seconds)
+        if content.is_empty:
+            return content
         content = intersect(content, _counted(_unit(r"[\s\S]"), min_length, max_length))
         return escape_minimal(content)
-    escaped = escape_minimal(content)
+    escaped = _escaped_content_dfa(formats, patterns, leap_seconds)
+    if escaped.is_empty:
+        return escaped
     if min_length > 0 or max_length is not None:
         # Escaping commutes with intersection (a minimal-style spelling decodes to one
         # value), so lengths may be counted on spelled characters, on the small escaped
@@ -180,6 +175,26 @@ def json_string_dfa(*, min_length: int = 0, max_length: int | None = None,
         escaped = intersect(escaped, _counted_quoted(_unit(_MINIMAL_CHAR), min_length,
                                                      max_length))
     return escaped
+
+
+def _content_dfa(formats: tuple, patterns: tuple, leap_seconds: bool) -> ByteDFA:
+    """The decoded strings of every format and pattern (at least one), intersected."""
+    parts = [format_dfa(f, leap_seconds=leap_seconds) for f in formats]
+    parts += [pattern_content_dfa(p) for p in patterns]
+    parts.sort(key=lambda d: d.n_states)
+    content = parts[0]
+    for p in parts[1:]:
+        if content.is_empty:
+            break
+        content = intersect(content, p)
+    return content
+
+
+@functools.lru_cache(maxsize=256)
+def _escaped_content_dfa(formats: tuple, patterns: tuple, leap_seconds: bool) -> ByteDFA:
+    """``escape_minimal`` of ``_content_dfa``, kept per process: formats and patterns recur
+    across schemas, and escaping a large one (``hostname``: 24,000 states) is costly."""
+    return escape_minimal(_content_dfa(formats, patterns, leap_seconds))
 
 
 @functools.lru_cache(maxsize=256)

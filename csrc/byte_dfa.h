@@ -7,9 +7,19 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace constrain {
+
+// A dense row-major table of `rows` x 256 transitions.
+using DenseRows = std::pair<const int32_t*, size_t>;
+
+// Numbers the 256 byte columns of dense tables so that two bytes get the same number iff their
+// columns are equal in every table; numbers in order of each class's first byte. Reads the
+// tables row by row (a column-by-column scan of a large table misses the cache on every entry).
+// Returns the number of classes.
+int32_t equal_byte_columns(const std::vector<DenseRows>& tables, std::array<int32_t, 256>* class_of);
 
 class ByteDfa {
  public:

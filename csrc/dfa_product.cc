@@ -1,8 +1,11 @@
 #include "dfa_product.h"
 
+#include <array>
 #include <numeric>
 #include <stdexcept>
 #include <unordered_map>
+
+#include "byte_dfa.h"
 
 namespace constrain {
 
@@ -18,9 +21,10 @@ DfaProduct product(const DfaTable& a, int32_t sink_a, const DfaTable& b, int32_t
   };
   DfaProduct out;
   out.table.num_letters = k;
-  // Pair -> product state: a dense array when the pairs are few (the common case), else a map.
+  // Pair -> product state: a dense array when the pairs are few (up to 64 MB of ids; the
+  // common case, and much faster than the map), else a map.
   const int64_t pairs = static_cast<int64_t>(a.num_states) * b.num_states;
-  const bool dense = pairs <= (int64_t{1} << 22);
+  const bool dense = pairs <= (int64_t{1} << 24);
   std::vector<int32_t> dense_id(dense ? pairs : 0, -1);
   std::unordered_map<int64_t, int32_t> sparse_id;
   auto id = [&](int32_t sa, int32_t sb) {
@@ -58,31 +62,12 @@ constexpr int kBytes = 256;
 // Numbers the bytes so that two get the same class iff their columns are equal in both tables
 // (-1 included); classes in order of their first byte. Returns the class count.
 int32_t byte_classes(const DfaTable& a, const DfaTable& b, std::vector<int32_t>* class_of) {
-  std::vector<uint64_t> hash(kBytes, 1469598103934665603ull);
-  for (const DfaTable* t : {&a, &b})
-    for (size_t i = 0; i < t->table.size(); i += kBytes)
-      for (int c = 0; c < kBytes; ++c)
-        hash[c] = (hash[c] ^ static_cast<uint32_t>(t->table[i + c])) * 1099511628211ull;
-  auto same_column = [&](int x, int y) {
-    for (const DfaTable* t : {&a, &b})
-      for (size_t i = 0; i < t->table.size(); i += kBytes)
-        if (t->table[i + x] != t->table[i + y]) return false;
-    return true;
-  };
-  std::vector<int> first;  // class -> its first byte
-  std::unordered_multimap<uint64_t, int32_t> by_hash;
-  class_of->assign(kBytes, -1);
-  for (int c = 0; c < kBytes; ++c) {
-    auto range = by_hash.equal_range(hash[c]);
-    for (auto it = range.first; it != range.second && (*class_of)[c] < 0; ++it)
-      if (same_column(first[it->second], c)) (*class_of)[c] = it->second;
-    if ((*class_of)[c] < 0) {
-      (*class_of)[c] = static_cast<int32_t>(first.size());
-      by_hash.emplace(hash[c], (*class_of)[c]);
-      first.push_back(c);
-    }
-  }
-  return static_cast<int32_t>(first.size());
+  std::array<int32_t, kBytes> classes;
+  const int32_t k = equal_byte_columns({{a.table.data(), static_cast<size_t>(a.num_states)},
+                                        {b.table.data(), static_cast<size_t>(b.num_states)}},
+                                       &classes);
+  class_of->assign(classes.begin(), classes.end());
+  return k;
 }
 
 // `t` over the byte classes, with a sink state t.num_states for its missing transitions.

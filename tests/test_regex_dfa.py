@@ -463,3 +463,21 @@ def test_one_word_dfa_is_the_minimised_chain(word):
     got = dfa.dfa_from_strings([word])
     assert np.array_equal(got.transitions, expected.transitions)
     assert np.array_equal(got.accepting, expected.accepting)
+
+
+def test_a_dfa_is_a_read_only_value_with_a_digest_of_its_language():
+    a = regex.regex_to_dfa("(ab|cd)*e")
+    same = regex.regex_to_dfa("(cd|ab)*e")
+    other = regex.regex_to_dfa("(ab|cd)*f")
+    assert a.digest == same.digest and a.digest != other.digest
+    with pytest.raises(ValueError):
+        a.transitions[0, 0] = 1
+    with pytest.raises(ValueError):
+        a.accepting[0] = True
+
+
+def test_grammar_fingerprints_follow_terminal_languages():
+    from constrain import Grammar
+    g = Grammar.from_lark('start: "a" X\nX: /[0-9]+/')
+    assert g.fingerprint == Grammar.from_lark('start: "a" Y\nY: /[0-9]+/').fingerprint
+    assert g.fingerprint != Grammar.from_lark('start: "a" X\nX: /[0-8]+/').fingerprint
