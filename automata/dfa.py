@@ -14,7 +14,8 @@ from typing import Iterable
 
 import numpy as np
 
-from constrain._core import combine_tables, minimize_table, product_table, subset_table
+from constrain._core import (byte_column_classes, combine_tables, minimize_table, product_table,
+                             subset_table)
 
 DEAD = -1
 _SMALL_GRAPH = 50_000  # edges (or cells) below which plain-Python graph walks are used
@@ -114,18 +115,11 @@ def minimize(transitions: np.ndarray, accepting: np.ndarray, start: int = 0) -> 
 
 
 def _reduce_columns(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop duplicate byte columns: returns ``(trans[:, reps], col_of_byte)``."""
-    # Hash each column, then verify exactly (a hash collision falls back to sorting).
-    rng = np.random.default_rng(12345)
-    r = rng.integers(1, 2**62, size=trans.shape[0], dtype=np.int64)
-    with np.errstate(over="ignore"):
-        h = r @ (trans + 2)
-    _, first, inv = np.unique(h, return_index=True, return_inverse=True)
-    inv = inv.reshape(-1)
-    if not np.array_equal(trans[:, first[inv]], trans):
-        _, first, inv = np.unique(trans.T, axis=0, return_index=True, return_inverse=True)
-        inv = inv.reshape(-1)
-    return np.ascontiguousarray(trans[:, first]), inv.astype(np.int64)
+    """Drop duplicate byte columns of an ``[n, 256]`` table: returns ``(trans[:, reps],
+    col_of_byte)``, classes numbered in order of their first byte."""
+    col_of_byte = byte_column_classes(trans)
+    first = np.unique(col_of_byte, return_index=True)[1]
+    return np.ascontiguousarray(trans[:, first]), col_of_byte
 
 
 def _minimize_reduced(trans: np.ndarray, acc: np.ndarray, start: int,

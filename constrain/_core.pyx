@@ -26,7 +26,16 @@ cdef extern from "token_trie.h" namespace "constrain" nogil:
         size_t memory_bytes()
 
 
+cdef extern from "<array>" nogil:
+    cdef cppclass CByteColumns "std::array<int32_t, 256>":
+        int32_t& operator[](size_t)
+
+
 cdef extern from "byte_dfa.h" namespace "constrain" nogil:
+    cdef cppclass CDenseRows "constrain::DenseRows":
+        CDenseRows(const int32_t*, size_t)
+    int32_t c_equal_byte_columns "constrain::equal_byte_columns"(
+        const vector[CDenseRows]& tables, CByteColumns* class_of)
     cdef cppclass CByteDfa "constrain::ByteDfa":
         CByteDfa()
         CByteDfa(const int32_t* dense, const uint8_t* accepting, int32_t n_states) except +
@@ -490,6 +499,28 @@ def subset_table(eps_begin, eps, move_begin, move_letter, move_target, int32_t s
 
 _COMBINATIONS = {"intersection": CCombination.kIntersection, "union": CCombination.kUnion,
                  "difference": CCombination.kDifference}
+
+
+def byte_column_classes(table):
+    """The class of each byte (int64 ``[256]``) for an ``[n, 256]`` table of int32 values:
+    two bytes share a class iff their columns are equal; classes are numbered in order of
+    their first byte (C++, row by row; the kernel of ``constrain.automata.dfa`` column
+    reduction)."""
+    cdef const int32_t[:, ::1] t = np.ascontiguousarray(table, np.int32)
+    if t.shape[1] != 256:
+        raise ValueError(f"expected 256 columns, not {t.shape[1]}")
+    out = np.zeros(256, np.int64)
+    if t.shape[0] == 0:
+        return out
+    cdef vector[CDenseRows] tables
+    tables.push_back(CDenseRows(&t[0, 0], <size_t>t.shape[0]))
+    cdef CByteColumns classes
+    with nogil:
+        c_equal_byte_columns(tables, &classes)
+    cdef int64_t[::1] view = out
+    for b in range(256):
+        view[b] = classes[b]
+    return out
 
 
 def combine_tables(a, a_accepting, b, b_accepting, str op):

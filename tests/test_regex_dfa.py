@@ -481,3 +481,18 @@ def test_grammar_fingerprints_follow_terminal_languages():
     g = Grammar.from_lark('start: "a" X\nX: /[0-9]+/')
     assert g.fingerprint == Grammar.from_lark('start: "a" Y\nY: /[0-9]+/').fingerprint
     assert g.fingerprint != Grammar.from_lark('start: "a" X\nX: /[0-8]+/').fingerprint
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 6), st.randoms(use_true_random=False))
+def test_byte_column_classes_group_exactly_the_equal_columns(rows, distinct, rnd):
+    from constrain._core import byte_column_classes
+    columns = np.array([[rnd.randrange(-1, 5) for _ in range(rows)] for _ in range(distinct)])
+    pick = [rnd.randrange(distinct) for _ in range(256)]
+    table = columns[pick].T.astype(np.int32)
+    classes = byte_column_classes(table)
+    for x in range(256):
+        for y in range(x):
+            assert (classes[x] == classes[y]) == bool((table[:, x] == table[:, y]).all())
+    first = [int(np.flatnonzero(classes == c)[0]) for c in range(classes.max() + 1)]
+    assert first == sorted(first)  # numbered in order of first byte
