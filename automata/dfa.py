@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Optional
 
 import numpy as np
 
@@ -246,7 +246,7 @@ def dfa_from_strings(strings: Iterable[bytes]) -> ByteDFA:
 
 
 class DFATooLarge(Exception):
-    """Raised by ``nfa_to_dfa`` when the subset construction exceeds ``max_states``."""
+    """Raised when a construction exceeds its ``max_states`` (``nfa_to_dfa``, ``intersect``)."""
 
 
 @dataclass
@@ -358,18 +358,25 @@ def _product(a: ByteDFA, b: ByteDFA, a_may_die: bool, b_may_die: bool):
     return trans, pair_a, pair_b, acc_a, acc_b, col_of_byte
 
 
-def _combine(a: ByteDFA, b: ByteDFA, op: str) -> ByteDFA:
+def _combine(a: ByteDFA, b: ByteDFA, op: str, max_states: Optional[int] = None) -> ByteDFA:
     """``combine_tables`` (C++: joint byte classes, product, minimisation) on two non-empty
-    DFAs."""
-    table, accepting = combine_tables(a.transitions, a.accepting, b.transitions, b.accepting, op)
+    DFAs; ``DFATooLarge`` past ``max_states`` product states."""
+    limit = -1 if max_states is None else max_states
+    try:
+        table, accepting = combine_tables(a.transitions, a.accepting, b.transitions,
+                                          b.accepting, op, limit)
+    except OverflowError:
+        raise DFATooLarge(f"{op} of DFAs of {a.n_states:,} and {b.n_states:,} states: over "
+                          f"{max_states:,} states") from None
     return ByteDFA(table, accepting) if len(table) else empty_dfa()
 
 
-def intersect(a: ByteDFA, b: ByteDFA) -> ByteDFA:
-    """The minimal DFA of the strings both ``a`` and ``b`` accept."""
+def intersect(a: ByteDFA, b: ByteDFA, *, max_states: Optional[int] = None) -> ByteDFA:
+    """The minimal DFA of the strings both ``a`` and ``b`` accept. Raises ``DFATooLarge`` if
+    the product of the two passes ``max_states`` states (default: no limit)."""
     if a.is_empty or b.is_empty:
         return empty_dfa()
-    return _combine(a, b, "intersection")
+    return _combine(a, b, "intersection", max_states)
 
 
 def union(a: ByteDFA, b: ByteDFA) -> ByteDFA:

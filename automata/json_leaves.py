@@ -100,11 +100,15 @@ from .regex import (MAX_DFA_STATES, Alt, Concat, ast_to_dfa, concat, parse_patte
 
 __all__ = ["json_string_dfa", "json_chars_dfa", "json_number_dfa", "format_dfa",
            "pattern_content_dfa", "pattern_is_vacuous", "FormatUnsupported",
-           "NumberUnsupported", "SUPPORTED_FORMATS", "MAX_MULTIPLE_STATES"]
+           "NumberUnsupported", "LengthUnsupported", "SUPPORTED_FORMATS", "MAX_MULTIPLE_STATES",
+           "MAX_COUNTED_STATES"]
 
 Num = Union[int, float, Decimal]
 MAX_MULTIPLE_STATES = 100_000  # dense rows: 100,000 states = 100 MB
 SPELLED_LENGTHS = 2048  # maxLength up to which lengths are counted on escaped spellings
+# States of the product of a pattern or format with a length counter (a 50-word pattern with
+# maxLength 500: 900,000, built in about 8 s); past this a length bound is refused.
+MAX_COUNTED_STATES = 2_000_000
 
 
 class FormatUnsupported(GrammarError):
@@ -121,6 +125,16 @@ class NumberUnsupported(GrammarError):
     """Number constraints whose exact DFA would be too large (``multipleOf``)."""
 
     keyword = "multipleOf"
+
+
+class LengthUnsupported(GrammarError):
+    """A length bound on a pattern or format whose exact DFA would be too large."""
+
+    def __init__(self, keyword: str, bound: int):
+        self.keyword = keyword
+        super().__init__(f"{keyword} {bound:,} with a pattern or format: the exact automaton "
+                         f"counts characters state by state and passes "
+                         f"{MAX_COUNTED_STATES:,} states")
 
 
 # ---------------------------------------------------------------------------
@@ -147,8 +161,9 @@ def json_string_dfa(*, min_length: int = 0, max_length: int | None = None,
     Lengths count code points. ``pattern``/``format`` add to ``patterns``/``formats``, all
     of which must hold. Without any pattern or format every JSON escape is allowed; with
     one the minimal escape style is required (module docstring). ``leap_seconds`` is passed
-    to ``format_dfa``. Raises ``RegexError`` for a bad pattern and ``FormatUnsupported``
-    for ``regex`` or an unknown format.
+    to ``format_dfa``. Raises ``RegexError`` for a bad pattern, ``FormatUnsupported``
+    for ``regex`` or an unknown format, and ``LengthUnsupported`` when a length bound with a
+    pattern or format needs over ``MAX_COUNTED_STATES`` states.
     """
     min_length = max(0, int(min_length))
     if max_length is not None and max_length < min_length:
@@ -157,24 +172,31 @@ def json_string_dfa(*, min_length: int = 0, max_length: int | None = None,
     formats = tuple(formats) + ((format,) if format is not None else ())
     if not patterns and not formats:
         return _counted_quoted(_unit(_JSON_CHAR), min_length, max_length)
-    if max_length is not None and max_length > SPELLED_LENGTHS:
-        content = _content_dfa(formats, patterns, leap_seconds)
-        if content.is_empty:
-            return content
-        content = intersect(content, _counted(_unit(r"[\s\S]"), min_length, max_length))
-        return escape_minimal(content)
-    escaped = _escaped_content_dfa(formats, patterns, leap_seconds)
-    if escaped.is_empty:
+    try:
+        if max_length is not None and max_length > SPELLED_LENGTHS:
+            content = _content_dfa(formats, patterns, leap_seconds)
+            if content.is_empty:
+                return content
+            content = intersect(content, _counted(_unit(r"[\s\S]"), min_length, max_length),
+                                max_states=MAX_COUNTED_STATES)
+            return escape_minimal(content)
+        escaped = _escaped_content_dfa(formats, patterns, leap_seconds)
+        if escaped.is_empty:
+            return escaped
+        if min_length > 0 or max_length is not None:
+            # Escaping commutes with intersection (a minimal-style spelling decodes to one
+            # value), so lengths may be counted on spelled characters, on the small escaped
+            # pattern: no large content product to escape (a word-count pattern with
+            # maxLength 200: 0.6 s instead of 5.6 s). Above SPELLED_LENGTHS characters the
+            # spelled counter (about 15 states a character) costs more than it saves.
+            escaped = intersect(escaped, _counted_quoted(_unit(_MINIMAL_CHAR), min_length,
+                                                         max_length),
+                                max_states=MAX_COUNTED_STATES)
         return escaped
-    if min_length > 0 or max_length is not None:
-        # Escaping commutes with intersection (a minimal-style spelling decodes to one
-        # value), so lengths may be counted on spelled characters, on the small escaped
-        # pattern: no large content product to escape (a word-count pattern with
-        # maxLength 200: 0.6 s instead of 5.6 s). Above SPELLED_LENGTHS characters the
-        # spelled counter (about 15 states a character) costs more than it saves.
-        escaped = intersect(escaped, _counted_quoted(_unit(_MINIMAL_CHAR), min_length,
-                                                     max_length))
-    return escaped
+    except DFATooLarge:
+        if max_length is not None:
+            raise LengthUnsupported("maxLength", max_length) from None
+        raise LengthUnsupported("minLength", min_length) from None
 
 
 def _content_dfa(formats: tuple, patterns: tuple, leap_seconds: bool) -> ByteDFA:

@@ -45,9 +45,9 @@ from .regex import CharSet, ast_to_dfa, concat, repeat
 
 from .dfa import complement_within, intersect, union
 
-from .json_leaves import (SUPPORTED_FORMATS, FormatUnsupported, NumberUnsupported, format_dfa,
-                          json_chars_dfa, json_number_dfa, json_string_dfa, pattern_content_dfa,
-                          pattern_is_vacuous)
+from .json_leaves import (SUPPORTED_FORMATS, FormatUnsupported, LengthUnsupported,
+                          NumberUnsupported, format_dfa, json_chars_dfa, json_number_dfa,
+                          json_string_dfa, pattern_content_dfa, pattern_is_vacuous)
 from .regex import parse_regex
 
 __all__ = ["cfg_from_json_schema"]
@@ -1671,10 +1671,20 @@ class _Compiler:
     def _string_dfa(self, m: _Merged, patterns, formats, strings) -> Optional[ByteDFA]:
         """string_dfa's work: lengths, patterns and formats intersected (on the decoded
         content, then escaped), then the complements taken."""
-        dfa = self._cached(("str-all", m.min_length, m.max_length, patterns, formats),
-                           lambda: json_string_dfa(min_length=m.min_length,
-                                                   max_length=m.max_length,
-                                                   patterns=patterns, formats=formats))
+        try:
+            dfa = self._cached(("str-all", m.min_length, m.max_length, patterns, formats),
+                               lambda: json_string_dfa(min_length=m.min_length,
+                                                       max_length=m.max_length,
+                                                       patterns=patterns, formats=formats))
+        except LengthUnsupported as e:
+            bounded = [e.keyword] + [kw for kw, on in (("minLength", m.min_length > 0),
+                                                       ("maxLength", m.max_length is not None))
+                                     if on and kw != e.keyword]
+            for kw in bounded:
+                self.unsupported(kw, m.pointers.get(kw, m.pointer), str(e))
+            # lenient: the length bounds are ignored (each reported), the rest is kept
+            dfa = self._cached(("str-all", 0, None, patterns, formats),
+                               lambda: json_string_dfa(patterns=patterns, formats=formats))
         if dfa.is_empty:
             return None
         if m.not_string or strings:

@@ -69,7 +69,7 @@ cdef extern from "dfa_product.h" namespace "constrain" nogil:
         kUnion
         kDifference
     CDfaTable c_combine "constrain::combine"(
-        const CDfaTable& a, const CDfaTable& b, CCombination op) except +
+        const CDfaTable& a, const CDfaTable& b, CCombination op, int64_t max_states) except +
 
 
 cdef extern from "dfa_subset.h" namespace "constrain" nogil:
@@ -523,14 +523,15 @@ def byte_column_classes(table):
     return out
 
 
-def combine_tables(a, a_accepting, b, b_accepting, str op):
+def combine_tables(a, a_accepting, b, b_accepting, str op, int64_t max_states=-1):
     """The minimal DFA of two byte DFAs combined (C++; the kernel of
     ``constrain.automata.dfa`` intersect, union and complement_within).
 
     ``a``, ``b``: int32 ``[n, 256]`` tables (-1 for no transition), non-empty, with their
     accepting flags; ``op``: ``"intersection"``, ``"union"`` or ``"difference"`` (the strings
     of ``b`` not in ``a``). Returns ``(table [m, 256] int32, accepting [m] bool)``, numbered
-    breadth-first from the start in byte order; m = 0 for the empty language.
+    breadth-first from the start in byte order; m = 0 for the empty language. Raises
+    OverflowError when the product passes ``max_states`` states (-1: no limit).
     """
     if op not in _COMBINATIONS:
         raise ValueError(f"unknown combination {op!r}")
@@ -541,7 +542,7 @@ def combine_tables(a, a_accepting, b, b_accepting, str op):
     tb.accepting = _vector_uint8(b_accepting)
     cdef CDfaTable out
     with nogil:
-        out = c_combine(ta, tb, how)
+        out = c_combine(ta, tb, how, max_states)
     return (_table_to_numpy(out),
             _to_numpy(out.accepting.data(), out.accepting.size(), np.uint8).astype(bool))
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 #include <unordered_map>
 
 #include "byte_dfa.h"
@@ -10,7 +11,7 @@
 namespace constrain {
 
 DfaProduct product(const DfaTable& a, int32_t sink_a, const DfaTable& b, int32_t sink_b,
-                   bool a_may_die, bool b_may_die) {
+                   bool a_may_die, bool b_may_die, int64_t max_states) {
   const int32_t k = a.num_letters;
   if (b.num_letters != k) throw std::invalid_argument("product: operands over different letters");
   if (sink_a < 0 || sink_a >= a.num_states || sink_b < 0 || sink_b >= b.num_states)
@@ -37,7 +38,11 @@ DfaProduct product(const DfaTable& a, int32_t sink_a, const DfaTable& b, int32_t
     } else {
       found = sparse_id.emplace(code, next).first->second;
     }
-    if (found == next) out.left.push_back(sa), out.right.push_back(sb);
+    if (found == next) {
+      if (max_states >= 0 && next >= max_states)
+        throw std::overflow_error("product: over " + std::to_string(max_states) + " states");
+      out.left.push_back(sa), out.right.push_back(sb);
+    }
     return found;
   };
   id(0, 0);
@@ -95,7 +100,7 @@ void check_byte_dfa(const DfaTable& t) {
 
 }  // namespace
 
-DfaTable combine(const DfaTable& a, const DfaTable& b, Combination op) {
+DfaTable combine(const DfaTable& a, const DfaTable& b, Combination op, int64_t max_states) {
   check_byte_dfa(a);
   check_byte_dfa(b);
   std::vector<int32_t> class_of;
@@ -103,7 +108,7 @@ DfaTable combine(const DfaTable& a, const DfaTable& b, Combination op) {
   const bool either = op == Combination::kUnion;
   DfaProduct p = product(reduced_with_sink(a, class_of, k), a.num_states,
                          reduced_with_sink(b, class_of, k), b.num_states,
-                         either || op == Combination::kDifference, either);
+                         either || op == Combination::kDifference, either, max_states);
   const size_t n = p.left.size();
   p.table.accepting.resize(n);
   for (size_t i = 0; i < n; ++i) {

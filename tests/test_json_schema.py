@@ -429,6 +429,25 @@ def test_lenient_records_ignored_keywords():
     assert h.ignored == []
 
 
+def test_a_length_bound_too_large_to_count_with_a_pattern_is_refused(monkeypatch):
+    from constrain.automata import json_leaves
+    monkeypatch.setattr(json_leaves, "MAX_COUNTED_STATES", 500)
+    schema = {"properties": {"w": {"type": "string", "pattern": "^[a-z]+( [a-z]+)*$",
+                                   "minLength": 2, "maxLength": 300}}}
+    with pytest.raises(SchemaError, match=r"'maxLength' at #/properties/w/maxLength: "
+                                          r"maxLength 300 with a pattern"):
+        cn.Grammar.from_json_schema(schema)
+    with pytest.warns(UserWarning, match="maxLength"):
+        g = cn.Grammar.from_json_schema(schema, lenient=True)
+    assert [n.split(" at ")[0] for n in g.ignored] == ["ignored keyword 'maxLength'",
+                                                     "ignored keyword 'minLength'"]
+    long = " ".join(["word"] * 100)
+    assert g.matches(json.dumps({"w": long}, separators=(",", ":"))) and g.matches('{"w":"a"}')  # bounds ignored
+    assert not g.matches('{"w":"A"}')  # the pattern still holds
+    small = {"properties": {"w": {"type": "string", "pattern": "^[a-z]+$", "maxLength": 3}}}
+    assert cn.Grammar.from_json_schema(small).matches('{"w":"abc"}')  # under the limit
+
+
 def test_format_annotation_only():
     schema = {"type": "string", "format": "date"}
     g = cn.Grammar.from_json_schema(schema, assert_format=False)

@@ -496,3 +496,11 @@ def test_byte_column_classes_group_exactly_the_equal_columns(rows, distinct, rnd
             assert (classes[x] == classes[y]) == bool((table[:, x] == table[:, y]).all())
     first = [int(np.flatnonzero(classes == c)[0]) for c in range(classes.max() + 1)]
     assert first == sorted(first)  # numbered in order of first byte
+
+
+def test_intersect_refuses_a_product_past_its_state_limit():
+    a = regex.regex_to_dfa("[a-z]{0,40}")
+    b = regex.regex_to_dfa("(ab|ba)*")
+    assert dfa.intersect(a, b).n_states == dfa.intersect(a, b, max_states=10_000).n_states
+    with pytest.raises(dfa.DFATooLarge, match="over 20 states"):
+        dfa.intersect(a, b, max_states=20)
