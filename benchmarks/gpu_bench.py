@@ -189,14 +189,18 @@ def markdown(args, apply_rows: list[dict], through: dict, gpu: str) -> str:
             f", {p} {importlib.metadata.version(p)}" for p in ("xgrammar", "triton")
             if _installed(p)),
         f"- apply: float32 logits [batch, {args.vocab:,}], random bitmask, median of "
-        f"{args.repeat} (ms)", "",
-        "| batch | " + " | ".join(ways) + " | same -inf as XGrammar |",
-        "|---" * (len(ways) + 2) + "|",
+        f"{args.repeat} (ms)",
     ]
+    compared = "agree" in apply_rows[0]
+    if not compared:
+        lines[-1] += "; XGrammar is not installed (`pip install xgrammar` adds its kernel)"
+    lines += ["", "| batch | " + " | ".join(ways) + (" | same -inf as XGrammar |" if compared
+                                                     else " |"),
+              "|---" * (len(ways) + 1 + compared) + "|"]
     for r in apply_rows:
-        agree = {True: "yes", False: "**no**", None: "-"}[r.get("agree")]
-        lines.append(f"| {r['batch']} | " + " | ".join(fmt(r[w], 3) for w in ways)
-                     + f" | {agree} |")
+        agree = (" yes |" if r["agree"] else " **no** |") if compared else ""
+        lines.append(f"| {r['batch']} | " + " | ".join(fmt(r[w], 3) for w in ways) + " |"
+                     + agree)
     lines += [
         "", f"- throughput: random LlamaForCausalLM, {through['parameters'] / 1e6:,.0f}M "
         f"parameters, {args.tokenizer}, batch {args.batch}, greedy, "

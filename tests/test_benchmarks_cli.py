@@ -195,8 +195,12 @@ def test_gpu_bench_runs_on_the_cpu(tokenizer_dir, capsys):
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ")]
     assert rows[1].startswith("| 1 |") and rows[2].startswith("| 3 |")
-    if "XGrammar" in rows[0]:
+    try:
+        import xgrammar  # noqa: F401
+        assert rows[0].endswith("| same -inf as XGrammar |")
         assert rows[1].endswith("| yes |") and rows[2].endswith("| yes |")
+    except ImportError:
+        assert "XGrammar is not installed" in out and "XGrammar" not in rows[0]
     through = rows[-1].split("|")
     assert float(through[1].replace(",", "")) > 0 and float(through[2].replace(",", "")) > 0
     assert through[4].strip() == "yes"
