@@ -14,7 +14,7 @@ shows the figures of the latest run of each part (``--summary-only`` rebuilds it
 jsonschemabench and suite run the peers too, each engine in a worker process with a hard
 time limit per call (10 s), so no schema stalls the run: by default jsonschemabench takes
 about 3 minutes on a 2-core machine (3 schemas per subset, 18 in all; ``--full`` runs all
-9,474 schemas: roughly a day) and suite about half a minute. scaling ends with the
+7,474 schemas: roughly a day) and suite about half a minute. scaling ends with the
 schema-size scaling (``benchmarks.schema_scaling``, about 1.5 minutes: 2 JSONSchemaBench
 schemas per size bucket on every engine, in the same worker processes and time limit).
 """

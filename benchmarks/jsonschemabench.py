@@ -22,8 +22,8 @@ the walks of one schema, one draw) that takes more than ``--time-limit`` seconds
 worker and counts as a timeout, so no schema can stall the run.
 
 ``--compile-only`` skips the instances and the walks: the compile table alone, over many
-schemas (``--full --engines constrain --compile-only`` compiles all of them in about half an
-hour on one core), in a block of its own (``jsonschemabench-compile``).
+schemas (``--full --engines constrain --compile-only`` compiles all 7,474 in about 4 minutes
+on one core), in a block of its own (``jsonschemabench-compile``).
 """
 
 from __future__ import annotations
