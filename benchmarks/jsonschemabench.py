@@ -32,6 +32,7 @@ import argparse
 import copy
 import functools
 import json
+import math
 import re
 import sys
 import time
@@ -39,6 +40,7 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Optional
 
@@ -102,10 +104,22 @@ def _validator_class(exact: bool):
     """Draft202012Validator with ECMA-262 patterns; ``exact``: decimals count as integers."""
     base = jsonschema.Draft202012Validator
     types = base.TYPE_CHECKER.redefine("integer", _is_integer) if exact else base.TYPE_CHECKER
-    return jsonschema.validators.extend(
-        base, validators={"pattern": _pattern, "patternProperties": _pattern_properties,
-                          "additionalProperties": _additional_properties},
-        type_checker=types)
+    keywords = {"pattern": _pattern, "patternProperties": _pattern_properties,
+                "additionalProperties": _additional_properties}
+    if exact:
+        keywords["multipleOf"] = _multiple_of
+    return jsonschema.validators.extend(base, validators=keywords, type_checker=types)
+
+
+def _multiple_of(validator, divisor, instance, schema):
+    """The ``multipleOf`` keyword on exact numbers, with fractions: Decimal's ``%`` fails
+    (DivisionImpossible) when the quotient has more digits than its precision (1e40 and
+    0.01). A non-finite float (an exponent past Decimal's range) is left to jsonschema."""
+    if isinstance(instance, float) and not math.isfinite(instance):
+        yield from jsonschema.Draft202012Validator.VALIDATORS["multipleOf"](
+            validator, divisor, instance, schema)
+    elif validator.is_type(instance, "number") and Fraction(instance) % Fraction(divisor):
+        yield jsonschema.ValidationError(f"{instance} is not a multiple of {divisor}")
 
 
 def _pattern(validator, pattern, instance, schema):

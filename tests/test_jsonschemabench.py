@@ -151,6 +151,10 @@ def test_walks_are_judged_on_exact_decimal_numbers():
     assert not year.is_valid(parse_exact("-1.0"))
     assert not year.is_valid(parse_exact("true"))
     assert exact_validator({"type": "number"}).is_valid(parse_exact("1e99999999999999999999"))
+    cents = exact_validator({"multipleOf": 0.01})
+    assert cents.is_valid(parse_exact("1e40")) and cents.is_valid(parse_exact("1" * 60 + ".25"))
+    assert not cents.is_valid(parse_exact("1" * 60 + ".125"))  # Decimal's % cannot say
+    assert cents.is_valid(parse_exact("true"))  # multipleOf does not apply to a non-number
 
 
 def test_instances_are_judged_with_ecma_262_patterns():
