@@ -589,7 +589,7 @@ def header_lines(every: SubsetResult, args, seconds: float, engines_line: str,
             f"up to {args.instances} hypothesis-jsonschema instances per schema "
             f"({every.instances} usable; the same token sequences for every engine); {args.walks} "
             f"random walks of constrain (at most {args.max_tokens} tokens) per schema")
-    return [
+    lines = [
         "## JSONSchemaBench" + (": compile times" if args.compile_only else ""),
         "",
         f"- command: `{args.command}`; {scope}; time limit {args.time_limit:g} s; tokenizer "
@@ -603,6 +603,10 @@ def header_lines(every: SubsetResult, args, seconds: float, engines_line: str,
         "untimed, before the timed compiles (lazy imports are not a compile); a compile or a "
         f"schema's walks taking over {args.time_limit:g} s is killed and counted (timeout); a "
         "worker that dies is a crash",
+    ]
+    if args.compile_only:
+        return lines
+    return lines + [
         "- instances: keys in schema order for every engine (constrain compiled with the "
         "default `property_order=\"schema\"`); instances dropped: "
         + (", ".join(f"{k} ({n})" for k, n in sorted(every.dropped.items())) or "none")

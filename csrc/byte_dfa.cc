@@ -52,7 +52,8 @@ ByteDfa::ByteDfa(const int32_t* dense, const uint8_t* accepting, int32_t n_state
     : n_states_(n_states), accepting_(accepting, accepting + n_states) {
   const size_t entries = static_cast<size_t>(n_states) * 256;
   for (size_t i = 0; i < entries; ++i)
-    if (dense[i] < -1 || dense[i] >= n_states) throw std::invalid_argument("DFA transition out of range");
+    if (dense[i] < -1 || dense[i] >= n_states)
+      throw std::invalid_argument("DFA transition out of range");
   std::array<int32_t, 256> class_of;
   n_classes_ = equal_byte_columns({{dense, static_cast<size_t>(n_states)}}, &class_of);
   std::vector<int> representative(n_classes_, -1);

@@ -186,3 +186,4 @@ def test_compile_only_writes_its_own_block(shared_dir, tokenizer_dir, tmp_path):
     assert "compile only (no instances, no walks)" in block
     assert "| all | constrain | 2 | 2 (100%) |" in block
     assert "mask p50" not in block and "random walks under its masks" not in block
+    assert "- instances:" not in block
